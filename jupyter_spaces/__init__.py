@@ -1,0 +1,11 @@
+"""jupyter-spaces: durable terminal and agent panes beside your notebooks."""
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .app import SpacesApp
+
+    return [{"module": "jupyter_spaces", "app": SpacesApp}]

@@ -1,0 +1,133 @@
+"""SpacesApp: the jupyter-server extension. Every setting is a traitlet (``c.SpacesApp.*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Float, Int, Unicode, default
+
+from .host.stream import FlowSettings
+from .host.tmux import TmuxServer, default_socket_dir
+
+EVENTS_SCHEMA = Path(__file__).parent / "schema" / "events.json"
+
+
+class SpacesApp(ExtensionApp):
+    """Durable terminal and agent panes, grouped in spaces beside the notebooks."""
+
+    name = "jupyter_spaces"
+    load_other_extensions = True
+
+    tmux_command = Unicode(
+        "tmux", config=True, help="tmux executable (a name looked up on PATH, or a path)."
+    )
+    socket_dir = Unicode(
+        config=True,
+        help="Directory (made 0700) for the private tmux server's socket and config. "
+        "Default: $XDG_RUNTIME_DIR/jupyter-spaces, else /tmp/jupyter-spaces-<uid>.",
+    )
+    registry_path = Unicode(
+        config=True,
+        help="Per-user registry of known spaces. Default: <jupyter data dir>/jupyter_spaces/"
+        "registry.json.",
+    )
+    history_limit = Int(
+        50000, config=True, help="Lines of scrollback tmux keeps per pane (tmux history-limit)."
+    )
+    attach_history = Int(
+        10000,
+        config=True,
+        help="Lines of history sent to a client when it connects to a pane (it may ask for "
+        "fewer or more with ?history=N, up to history_limit).",
+    )
+    max_panes_per_space = Int(16, config=True, help="Most panes one space may hold.")
+    max_message_size = Int(
+        1 << 20,
+        config=True,
+        help="Largest WebSocket message or input text accepted, in bytes (bigger ones are "
+        "refused with an error and change nothing).",
+    )
+    default_rows = Int(24, config=True, help="Rows of a new pane until a client sets a size.")
+    default_cols = Int(80, config=True, help="Columns of a new pane until a client sets a size.")
+    max_rows = Int(500, config=True, help="Largest pane height a client may ask for.")
+    max_cols = Int(1000, config=True, help="Largest pane width a client may ask for.")
+    flow_window = Int(
+        65536,
+        config=True,
+        help="Characters a client that acknowledges (['ack', n]) may have unacknowledged.",
+    )
+    flow_queue_limit = Int(
+        32768,
+        config=True,
+        help="Characters queued for one client before the pane's program is held back.",
+    )
+    stall_timeout = Float(
+        1.0,
+        config=True,
+        help="Seconds a client may hold a pane back before it is switched to lossy mode "
+        "(its backlog dropped and its screen redrawn when it catches up).",
+    )
+    poll_interval = Float(
+        2.0,
+        config=True,
+        help="Seconds between checks of pane states (exits, vanished sessions) for the "
+        "change announcements.",
+    )
+
+    @default("socket_dir")
+    def _default_socket_dir(self) -> str:
+        return str(default_socket_dir())
+
+    @default("registry_path")
+    def _default_registry_path(self) -> str:
+        return str(Path(jupyter_data_dir()) / "jupyter_spaces" / "registry.json")
+
+    def flow_settings(self) -> FlowSettings:
+        return FlowSettings(
+            window=self.flow_window,
+            queue_limit=self.flow_queue_limit,
+            stall_timeout=self.stall_timeout,
+        )
+
+    def tmux_server(self) -> TmuxServer:
+        return TmuxServer(
+            Path(self.socket_dir),
+            self.tmux_command,
+            self.history_limit,
+            (self.default_rows, self.default_cols),
+        )
+
+    def initialize_settings(self) -> None:
+        from .manager import SpaceManager
+
+        assert self.serverapp is not None and self.serverapp.event_logger is not None
+        self.serverapp.event_logger.register_event_schema(EVENTS_SCHEMA)
+        self.manager = SpaceManager(
+            app=self,
+            root_dir=Path(self.serverapp.root_dir).resolve(),
+            emit=self._emit,
+        )
+        self.settings["spaces_manager"] = self.manager
+        self.settings["spaces_app"] = self
+
+    def _emit(self, data: dict[str, Any]) -> None:
+        assert self.serverapp is not None and self.serverapp.event_logger is not None
+        self.serverapp.event_logger.emit(schema_id=EVENTS_SCHEMA_ID, data=data)
+
+    def initialize_handlers(self) -> None:
+        from .handlers import route_table
+
+        self.handlers.extend(route_table())
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Adopt the panes that outlived the previous server before serving requests."""
+        await self.manager.ready()
+
+    async def stop_extension(self) -> None:
+        await self.manager.stop()
+
+
+EVENTS_SCHEMA_ID = "https://events.jupyter.org/jupyter_spaces/spaces/v1"

@@ -1,0 +1,284 @@
+"""REST and WebSocket handlers. Every route goes through jupyter-server's authentication
+(``@web.authenticated`` / ``@ws_authenticated``) and authorization (resource ``spaces``).
+
+The pane channel speaks terminado's messages (``["stdin", s]``, ``["stdout", s]``,
+``["set_size", rows, cols]``, ``["setup", {}]``) so JupyterLab's terminal client code can talk
+to a pane, plus two of its own: the client may send ``["ack", n]`` (total characters it has
+processed) to get windowed flow control, and the server sends ``["error", message]`` when a
+message is refused (nothing else happens then).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized, ws_authenticated
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from .errors import SpacesError
+from .host.stream import PaneStream, Watcher
+from .manager import SpaceManager, check_size
+
+AUTH_RESOURCE = "spaces"
+_ID = r"(?P<space_id>[^/]+)"
+_PANE = r"(?P<pane_id>[^/]+)"
+
+
+class SpacesAPIHandler(APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def manager(self) -> SpaceManager:
+        return self.settings["spaces_manager"]
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        await self.manager.ready()
+
+    def body(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except (ValueError, UnicodeDecodeError) as e:
+            raise SpacesError(400, f"the request body is not valid JSON: {e}") from None
+        if not isinstance(body, dict):
+            raise SpacesError(400, "the request body must be a JSON object")
+        return body
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, SpacesError):
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"message": exc.message}))
+            return
+        super().write_error(status_code, **kwargs)
+
+
+class SpacesHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply({"spaces": await self.manager.list_spaces(), "host": self.manager.status()})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        space = await self.manager.create_space(self.body())
+        self.set_header("Location", self.base_url + f"api/spaces/{space['id']}")
+        self.reply(space, 201)
+
+
+class SpaceHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, space_id: str) -> None:
+        self.reply(await self.manager.get_space(space_id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, space_id: str) -> None:
+        self.reply(await self.manager.update_space(space_id, self.body()))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, space_id: str) -> None:
+        remove = self.get_query_argument("remove_files", "false")
+        if remove not in ("true", "false"):
+            raise SpacesError(400, "remove_files must be true or false")
+        await self.manager.delete_space(space_id, remove == "true")
+        self.set_status(204)
+        self.finish()
+
+
+class PanesHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, space_id: str) -> None:
+        space = await self.manager.get_space(space_id)
+        self.reply({"panes": space["panes"]})
+
+    @web.authenticated
+    @authorized
+    async def post(self, space_id: str) -> None:
+        pane = await self.manager.create_pane(space_id, self.body())
+        self.set_header("Location", self.base_url + f"api/spaces/{space_id}/panes/{pane['id']}")
+        self.reply(pane, 201)
+
+
+class PaneHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, space_id: str, pane_id: str) -> None:
+        self.reply(await self.manager.get_pane(space_id, pane_id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, space_id: str, pane_id: str) -> None:
+        self.reply(await self.manager.update_pane(space_id, pane_id, self.body()))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, space_id: str, pane_id: str) -> None:
+        await self.manager.delete_pane(space_id, pane_id)
+        self.set_status(204)
+        self.finish()
+
+
+class PaneInputHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, space_id: str, pane_id: str) -> None:
+        if len(self.request.body) > self.settings["spaces_app"].max_message_size + 1024:
+            raise SpacesError(413, "the request body is too large")
+        await self.manager.send_input(space_id, pane_id, self.body())
+        self.set_status(204)
+        self.finish()
+
+
+class PaneScreenHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, space_id: str, pane_id: str) -> None:
+        app = self.settings["spaces_app"]
+        raw = self.get_query_argument("lines", "0")
+        if not raw.isdigit() or int(raw) > app.history_limit:
+            raise SpacesError(400, f"lines must be a whole number from 0 to {app.history_limit}")
+        self.reply(await self.manager.screen(space_id, pane_id, int(raw)))
+
+
+class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+    """The live terminal of one pane."""
+
+    auth_resource = AUTH_RESOURCE
+    pane_stream: PaneStream | None = None
+    watcher: Watcher | None = None
+
+    @property
+    def manager(self) -> SpaceManager:
+        return self.settings["spaces_manager"]
+
+    @property
+    def max_message_size(self) -> int:  # type: ignore[override]
+        # Frames up to 4x the limit reach on_message and get a clear ["error", ...] answer;
+        # beyond that tornado closes the socket (code 1009) without reading them whole.
+        return int(self.settings["spaces_app"].max_message_size * 4)
+
+    async def pre_get(self, space_id: str, pane_id: str) -> None:
+        user = self.current_user
+        if not await ensure_async(
+            self.authorizer.is_authorized(self, user, "execute", AUTH_RESOURCE)
+        ):
+            raise web.HTTPError(403)
+        await self.manager.ready()
+        app = self.settings["spaces_app"]
+        raw = self.get_query_argument("history", str(app.attach_history))
+        if not raw.isdigit() or int(raw) > app.history_limit:
+            raise SpacesError(400, f"history must be a whole number from 0 to {app.history_limit}")
+        self.history = int(raw)
+        self.pane_stream = await self.manager.stream(space_id, pane_id)
+
+    @ws_authenticated
+    async def get(self, space_id: str, pane_id: str) -> None:  # type: ignore[override]
+        await self.pre_get(space_id, pane_id)
+        await super().get(space_id, pane_id)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, SpacesError):
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"message": exc.message}))
+            return
+        super().write_error(status_code, **kwargs)
+
+    def open(self, space_id: str, pane_id: str) -> None:  # type: ignore[override]
+        assert self.pane_stream is not None
+        self.send(["setup", {}])
+        self.watcher = self.pane_stream.attach(self.send, self.history)
+
+    def send(self, msg: list[Any]) -> Any:
+        return self.write_message(json.dumps(msg))
+
+    def refuse(self, message: str) -> None:
+        with contextlib.suppress(WebSocketClosedError):
+            self.send(["error", message])
+
+    def on_message(self, message: str | bytes) -> None:
+        app = self.settings["spaces_app"]
+        if isinstance(message, bytes):
+            self.refuse("binary messages are not accepted; send JSON text")
+            return
+        if len(message) > app.max_message_size:
+            self.refuse(f"message larger than {app.max_message_size} bytes refused")
+            return
+        try:
+            msg = json.loads(message)
+        except ValueError:
+            self.refuse("message is not valid JSON")
+            return
+        if not isinstance(msg, list) or not msg or not isinstance(msg[0], str):
+            self.refuse('a message is a JSON list such as ["stdin", "text"]')
+            return
+        try:
+            self.handle(msg)
+        except SpacesError as e:
+            self.refuse(e.message)
+
+    def handle(self, msg: list[Any]) -> None:
+        assert self.pane_stream is not None and self.watcher is not None
+        kind = msg[0]
+        if kind == "stdin":
+            if len(msg) != 2 or not isinstance(msg[1], str):
+                raise SpacesError(400, 'stdin takes one string: ["stdin", "text"]')
+            try:
+                msg[1].encode("utf-8")
+            except UnicodeEncodeError:
+                raise SpacesError(400, "stdin is not valid UTF-8 (a lone surrogate)") from None
+            self.pane_stream.write(msg[1], on_error=self.refuse)
+            self.manager.touch()
+        elif kind == "set_size":
+            # terminado clients may add pixel sizes after rows and cols; they are ignored.
+            if len(msg) < 3:
+                raise SpacesError(400, "set_size takes rows and cols")
+            app = self.settings["spaces_app"]
+            rows, cols = check_size(msg[1], msg[2], app.max_rows, app.max_cols)
+            self.pane_stream.resize(rows, cols)
+        elif kind == "ack":
+            if (
+                len(msg) != 2
+                or not isinstance(msg[1], int)
+                or isinstance(msg[1], bool)
+                or msg[1] < 0
+            ):
+                raise SpacesError(400, "ack takes the total number of characters processed")
+            self.watcher.ack(msg[1])
+        else:
+            raise SpacesError(400, f"unknown message type {kind!r}")
+
+    def on_close(self) -> None:
+        if self.pane_stream is not None and self.watcher is not None:
+            self.pane_stream.detach(self.watcher)
+            self.manager.release(self.pane_stream)
+
+
+def route_table() -> list[tuple[str, type]]:
+    base = r"/api/spaces"
+    pane = rf"{base}/{_ID}/panes/{_PANE}"
+    return [
+        (base, SpacesHandler),
+        (rf"{base}/{_ID}", SpaceHandler),
+        (rf"{base}/{_ID}/panes", PanesHandler),
+        (pane, PaneHandler),
+        (rf"{pane}/input", PaneInputHandler),
+        (rf"{pane}/screen", PaneScreenHandler),
+        (rf"{pane}/channel", PaneChannelHandler),
+    ]

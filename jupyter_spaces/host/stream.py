@@ -1,0 +1,347 @@
+"""Live output of one pane, fanned out to its watchers (WebSocket clients) with flow control.
+
+Flow control, end to end: a watcher has a queue (at most ``queue_limit`` characters) and, if it
+sends ``["ack", n]`` messages, a window of unacknowledged characters; without acks the transport's
+own write completion paces it. While any watcher's queue is full we stop reading tmux, so tmux
+stops reading the pane and the program blocks: nothing buffers without bound, and a Ctrl-C in a
+flood is seen after at most a window and a queue of stale output.
+
+A watcher that holds the pane back for longer than ``stall_timeout`` (a background tab, a dead
+network) is switched to *lossy* mode, as a normal tmux client would be: its backlog is dropped,
+the pane runs on, and once it has room it gets a fresh copy of the screen instead of the
+missed bytes. It stays lossy until it has kept up for a while.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from .control import ControlClient, Reply
+from .screen import PaneState, render, snapshot_commands
+from .tmux import TmuxServer, send_keys_commands
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[list], Awaitable[None] | None]
+
+
+@dataclass
+class FlowSettings:
+    window: int = 65536  # unacknowledged characters a watcher that acks may have in flight
+    queue_limit: int = 32768  # characters queued per watcher before the pane is held back
+    max_frame: int = 65536  # characters per stdout message
+    stall_timeout: float = 1.0  # seconds a watcher may hold a pane back before it goes lossy
+    lossy_recovery: float = 3.0  # seconds without drops before a lossy watcher is lossless again
+
+
+class Watcher:
+    """One client of a pane. ``send`` writes one message and may return an awaitable that
+    completes when the transport has taken it (tornado's ``write_message`` does)."""
+
+    def __init__(self, stream: PaneStream, send: Send) -> None:
+        self.stream = stream
+        self._send = send
+        self.flow = stream.flow
+        self.ready = False  # has had its first snapshot
+        self.queue: list[str] = []
+        self.queued = 0
+        self.sent = 0
+        self.acked: int | None = None  # None until the client sends its first ack
+        self.dirty = False  # output was dropped; a screen resync is owed
+        self.resync_requested = False
+        self.lossy_until = 0.0
+        self.blocked_since: float | None = None
+        self.closed = False
+        self._wake = asyncio.Event()
+        self._task = asyncio.ensure_future(self._sender())
+
+    # -- called by the stream, in output order -------------------------------------------
+
+    def push(self, text: str) -> None:
+        if not self.ready or self.closed:
+            return
+        if self.dirty:
+            return
+        if self.queued + len(text) > self.flow.queue_limit and time.monotonic() < self.lossy_until:
+            self._drop()
+            return
+        self.queue.append(text)
+        self.queued += len(text)
+        self._wake.set()
+
+    def deliver_snapshot(self, text: str) -> None:
+        """A (re)draw that reflects all output up to this point; replaces anything queued."""
+        self.queue = [text]
+        self.queued = len(text)
+        self.ready = True
+        self.dirty = False
+        self.resync_requested = False
+        self._wake.set()
+
+    @property
+    def full(self) -> bool:
+        return self.ready and not self.dirty and self.queued >= self.flow.queue_limit
+
+    def degrade(self, now: float) -> None:
+        """Stop holding the pane back: drop what is queued and owe a resync."""
+        log.debug(
+            "watcher of %s is lossy after a %.1fs stall",
+            self.stream.session,
+            self.flow.stall_timeout,
+        )
+        self._drop()
+        self.lossy_until = now + self.flow.lossy_recovery
+
+    def _drop(self) -> None:
+        self.queue.clear()
+        self.queued = 0
+        self.dirty = True
+        self.blocked_since = None
+        self.lossy_until = time.monotonic() + self.flow.lossy_recovery
+        self._wake.set()
+
+    # -- called by the client -------------------------------------------------------------
+
+    def ack(self, consumed: int) -> None:
+        """``consumed`` is the total number of characters the client has processed."""
+        if self.acked is None or consumed > self.acked:
+            self.acked = min(consumed, self.sent)
+            self._wake.set()
+
+    def _room(self) -> int:
+        if self.acked is None:
+            return self.flow.max_frame
+        return self.flow.window - (self.sent - self.acked)
+
+    async def _sender(self) -> None:
+        try:
+            while not self.closed:
+                await self._wake.wait()
+                self._wake.clear()
+                while self.queue and not self.closed:
+                    room = min(self._room(), self.flow.max_frame)
+                    if room <= 0:
+                        break
+                    chunk = self._take(room)
+                    self.sent += len(chunk)
+                    result = self._send(["stdout", chunk])
+                    if result is not None:
+                        await result
+                    self.stream.on_watcher_drained(self)
+                if self.dirty and not self.queue and self._room() >= self.flow.window // 2:
+                    self.stream.request_resync(self)
+        except Exception as e:  # the socket went away; the handler will detach us
+            log.debug("watcher send failed: %s", e)
+            self.closed = True
+            self.stream.on_watcher_drained(self)
+
+    def _take(self, room: int) -> str:
+        parts: list[str] = []
+        size = 0
+        while self.queue and size < room:
+            head = self.queue[0]
+            if size + len(head) <= room:
+                parts.append(self.queue.pop(0))
+                size += len(head)
+            else:
+                cut = room - size
+                parts.append(head[:cut])
+                self.queue[0] = head[cut:]
+                size += cut
+        self.queued -= size
+        return "".join(parts)
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake.set()
+        self._task.cancel()
+
+
+class PaneStream:
+    """The control-mode client of one pane session and the watchers that share it."""
+
+    def __init__(
+        self,
+        server: TmuxServer,
+        session: str,
+        flow: FlowSettings,
+        on_dead: Callable[[PaneStream], None] | None = None,
+        on_closed: Callable[[PaneStream], None] | None = None,
+    ) -> None:
+        self.server = server
+        self.session = session
+        self.target = f"={session}:"
+        self.flow = flow
+        self.watchers: list[Watcher] = []
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._on_dead = on_dead
+        self._on_closed = on_closed
+        self._stall_timer: asyncio.TimerHandle | None = None
+        self.control: ControlClient | None = None
+        self.last_state: PaneState | None = None
+        self.bytes_out = 0
+
+    async def start(self) -> None:
+        self.control = ControlClient(
+            self.server, self.session, self._output, self._notify, self._exited
+        )
+        await self.control.start(pause_after=max(5.0, self.flow.stall_timeout * 5))
+        # tmux checks subscriptions about once a second; this is how a pane's death is seen.
+        self.control.command(
+            [["refresh-client", "-B", "dead::#{pane_dead} #{pane_dead_status}"]], None
+        )
+
+    @property
+    def alive(self) -> bool:
+        return self.control is not None and not self.control.closed.done()
+
+    # -- watchers -------------------------------------------------------------------------
+
+    def attach(self, send: Send, history: int) -> Watcher:
+        """A new watcher; its first message is a full snapshot with ``history`` lines."""
+        w = Watcher(self, send)
+        self.watchers.append(w)
+        self._snapshot([w], full=True, history=history)
+        return w
+
+    def detach(self, w: Watcher) -> None:
+        w.close()
+        if w in self.watchers:
+            self.watchers.remove(w)
+        self._update_reading()
+
+    def request_resync(self, w: Watcher) -> None:
+        if w.resync_requested or w.closed:
+            return
+        w.resync_requested = True
+        self._snapshot([w], full=False, history=0)
+
+    def _snapshot(
+        self,
+        watchers: list[Watcher],
+        full: bool,
+        history: int,
+        before: list[list[str]] | None = None,
+    ) -> None:
+        assert self.control is not None
+        cmds = (before or []) + snapshot_commands(self.target, history)
+        skip = len(before or [])
+
+        def done(replies: list[Reply]) -> None:
+            replies = replies[skip:]
+            if not replies or replies[0].error or not replies[0].lines:
+                for w in watchers:
+                    w.resync_requested = False
+                return
+            text, self.last_state = render(replies, full)
+            for w in watchers:
+                if not w.closed:
+                    w.deliver_snapshot(text)
+            self._update_reading()
+
+        self.control.command(cmds, done)
+
+    # -- input and size -------------------------------------------------------------------
+
+    def write(self, text: str, on_error: Callable[[str], None] | None = None) -> None:
+        """Type ``text`` into the pane; tmux's refusal (a dead pane) goes to ``on_error``."""
+        assert self.control is not None
+
+        def check(replies: list[Reply]) -> None:
+            failed = [r for r in replies if r.error]
+            if failed and on_error is not None:
+                on_error(failed[0].text() or "tmux refused the input")
+
+        cmds = send_keys_commands(self.target, text)
+        for i in range(0, len(cmds), 16):
+            self.control.command(cmds[i : i + 16], check)
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Resize the pane and redraw it for every watcher (tmux does not redraw for control
+        clients, and the terminal's own reflow differs from tmux's)."""
+        assert self.control is not None
+        state = self.last_state
+        if state is not None and (state.rows, state.cols) == (rows, cols):
+            return
+        resize = [["resize-window", "-t", self.target, "-x", str(cols), "-y", str(rows)]]
+        ready = [w for w in self.watchers if w.ready and not w.dirty]
+        self._snapshot(ready, full=False, history=0, before=resize)
+
+    # -- flow control ---------------------------------------------------------------------
+
+    def on_watcher_drained(self, w: Watcher) -> None:
+        if w.closed and w in self.watchers:
+            self.watchers.remove(w)
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        if self.control is None:
+            return
+        now = time.monotonic()
+        blocked = [w for w in self.watchers if w.full and not w.closed]
+        for w in self.watchers:
+            if w in blocked:
+                if w.blocked_since is None:
+                    w.blocked_since = now
+            else:
+                w.blocked_since = None
+        if blocked:
+            self.control.pause()
+            if self._stall_timer is None:
+                self._stall_timer = asyncio.get_running_loop().call_later(
+                    self.flow.stall_timeout, self._check_stalls
+                )
+        else:
+            self.control.resume()
+
+    def _check_stalls(self) -> None:
+        self._stall_timer = None
+        now = time.monotonic()
+        for w in self.watchers:
+            if w.blocked_since is not None and now - w.blocked_since >= self.flow.stall_timeout:
+                w.degrade(now)
+        self._update_reading()
+
+    # -- control-mode callbacks (stream order) --------------------------------------------
+
+    def _output(self, data: bytes) -> None:
+        self.bytes_out += len(data)
+        text = self._decoder.decode(data)
+        if not text:
+            return
+        for w in self.watchers:
+            w.push(text)
+        if any(w.full for w in self.watchers):
+            self._update_reading()
+
+    def _notify(self, name: str, args: list[bytes]) -> None:
+        if name == "subscription-changed" and args and args[0] == b"dead":
+            value = b" ".join(args).partition(b" : ")[2].decode()
+            if value.startswith("1") and self._on_dead is not None:
+                self._on_dead(self)
+        elif name == "pause":
+            # We stopped reading for too long (should not happen: stalls are handled first);
+            # tmux dropped our backlog, so everybody gets a fresh screen.
+            assert self.control is not None
+            self.control.command([["refresh-client", "-A", f"{args[0].decode()}:continue"]], None)
+            for w in self.watchers:
+                w.degrade(time.monotonic())
+
+    def _exited(self, reason: str) -> None:
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
+        if self._on_closed is not None:
+            self._on_closed(self)
+
+    async def close(self) -> None:
+        for w in list(self.watchers):
+            w.close()
+        self.watchers.clear()
+        if self.control is not None:
+            await self.control.close()

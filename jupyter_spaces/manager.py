@@ -1,0 +1,614 @@
+"""SpaceManager: the single writer of workspace files and the only talker to tmux.
+
+Pane state (running with a pid, exited with a code, gone) is never cached: it is read from tmux
+when asked, so a server that restarts, or a tmux session that someone killed, is always reported
+as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pwd
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import SpacesError
+from .host.stream import PaneStream
+from .host.tmux import (
+    INSTALL_HINT,
+    PaneInfo,
+    TmuxError,
+    TmuxServer,
+    parse_session_name,
+    session_name,
+)
+from .model import PANE_KINDS, Pane, Space, WorkspaceError, valid_id, validate_layout
+from .paths import existing_dir, relative_to_root
+from .registry import Registry
+from .store import WorkspaceStore
+
+if TYPE_CHECKING:
+    from .app import SpacesApp
+
+log = logging.getLogger(__name__)
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_TITLE = 200
+MAX_NAME = 200
+
+
+@dataclass
+class SpaceEntry:
+    """A known space as last read from its workspace file."""
+
+    id: str
+    dir: Path
+    space: Space | None = None
+    base: dict[str, Any] | None = None
+    status: str = "missing"
+    message: str = ""
+    read_only: bool = False
+    stamp: tuple[int, int] | None = None
+
+    @property
+    def file(self) -> Path:
+        return self.dir / ".jupyter-spaces" / "space.json"
+
+
+def login_shell() -> str:
+    shell = os.environ.get("SHELL")
+    if not shell:
+        try:
+            shell = pwd.getpwuid(os.getuid()).pw_shell
+        except KeyError:
+            shell = ""
+    return shell or "/bin/sh"
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+class SpaceManager:
+    def __init__(
+        self, app: SpacesApp, root_dir: Path, emit: Callable[[dict[str, Any]], None]
+    ) -> None:
+        self.app = app
+        self.root = root_dir
+        self.emit = emit
+        self.tmux: TmuxServer = app.tmux_server()
+        self.store = WorkspaceStore()
+        self.registry = Registry(Path(app.registry_path))
+        self.entries: dict[str, SpaceEntry] = {}
+        self.streams: dict[str, PaneStream] = {}
+        self._stream_starting: dict[str, asyncio.Future[PaneStream]] = {}
+        self.unknown_sessions: list[str] = []
+        self.host_error: str | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._states: dict[tuple[str, str], tuple[str, int | None]] = {}
+        self._poller: asyncio.Task[None] | None = None
+        self._started: asyncio.Future[None] | None = None
+        self._closing: set[asyncio.Future[None]] = set()
+        self.last_activity = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def ready(self) -> None:
+        """Start once: from the server's start hook or the first request, whichever is first
+        (a server embedded in tests never runs the start hooks)."""
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._started)
+
+    async def _start(self) -> None:
+        for space_id, info in self.registry.entries().items():
+            self.entries[space_id] = SpaceEntry(space_id, Path(info["dir"]))
+            self._refresh(self.entries[space_id])
+        if not self.tmux.available:
+            self.host_error = INSTALL_HINT
+            log.warning("jupyter-spaces: %s", INSTALL_HINT)
+        else:
+            try:
+                self.tmux.prepare()
+                await self._adopt()
+            except (TmuxError, OSError) as e:
+                self.host_error = f"the private tmux server cannot be used: {e}"
+                log.error("jupyter-spaces: %s", self.host_error)
+        self._poller = asyncio.ensure_future(self._poll())
+
+    async def _adopt(self) -> None:
+        panes = await self.tmux.list_panes()
+        adopted = 0
+        self.unknown_sessions = []
+        for name in panes:
+            ids = parse_session_name(name)
+            entry = self.entries.get(ids[0]) if ids else None
+            if ids and entry and entry.space and ids[1] in entry.space.panes:
+                adopted += 1
+            else:
+                self.unknown_sessions.append(name)
+        if panes:
+            log.info("jupyter-spaces: adopted %d running pane(s)", adopted)
+        if self.unknown_sessions:
+            log.warning(
+                "jupyter-spaces: tmux sessions that belong to no known space, left running: %s",
+                ", ".join(self.unknown_sessions),
+            )
+
+    async def stop(self) -> None:
+        if self._started is not None and not self._started.done():
+            self._started.cancel()
+        if self._poller is not None:
+            self._poller.cancel()
+        for stream in list(self.streams.values()):
+            await stream.close()
+        self.streams.clear()
+
+    # -- spaces ---------------------------------------------------------------------------
+
+    def _lock(self, space_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(space_id, asyncio.Lock())
+
+    def _refresh(self, entry: SpaceEntry) -> None:
+        """Re-read the workspace file if it changed on disk (a hand edit, a git pull)."""
+        stamp = _stamp(entry.file)
+        if stamp is not None and stamp == entry.stamp:
+            return
+        result = self.store.load(entry.dir)
+        entry.status, entry.message = result.status, result.message
+        entry.read_only = result.read_only
+        entry.space = result.space
+        entry.base = result.document if result.status == "ok" else None
+        entry.stamp = stamp
+
+    def _entry(self, space_id: str) -> SpaceEntry:
+        entry = self.entries.get(space_id) if valid_id(space_id) else None
+        if entry is None or relative_to_root(self.root, entry.dir) is None:
+            raise SpacesError(404, f"no space {space_id!r}")
+        self._refresh(entry)
+        return entry
+
+    def _writable(self, entry: SpaceEntry) -> Space:
+        if entry.space is None or entry.status in ("broken", "missing"):
+            raise SpacesError(
+                409, f"space {entry.id} cannot be changed: {entry.message or entry.status}"
+            )
+        if entry.read_only:
+            raise SpacesError(409, f"space {entry.id} is read-only: {entry.message}")
+        return entry.space
+
+    def _save(self, entry: SpaceEntry) -> None:
+        assert entry.space is not None
+        try:
+            entry.base = self.store.save(entry.dir, entry.space, entry.base)
+        except WorkspaceError as e:
+            raise SpacesError(409, str(e)) from None
+        except OSError as e:
+            raise SpacesError(500, f"could not write {entry.file}: {e.strerror or e}") from None
+        entry.space = Space.from_json(entry.base)
+        entry.stamp = _stamp(entry.file)
+
+    async def list_spaces(self) -> list[dict[str, Any]]:
+        states = await self._pane_states()
+        out = []
+        for entry in self.entries.values():
+            if relative_to_root(self.root, entry.dir) is None:
+                continue  # registered under another root: not reachable from this server
+            self._refresh(entry)
+            out.append(self._space_json(entry, states))
+        return out
+
+    async def get_space(self, space_id: str) -> dict[str, Any]:
+        entry = self._entry(space_id)
+        return self._space_json(entry, await self._pane_states())
+
+    async def create_space(self, body: dict[str, Any]) -> dict[str, Any]:
+        _only(body, {"path", "name"})
+        directory = existing_dir(self.root, body.get("path", ""), "path")
+        name = body.get("name")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise SpacesError(400, "name must be a non-empty string")
+        if name is not None and len(name) > MAX_NAME:
+            raise SpacesError(400, f"name is longer than {MAX_NAME} characters")
+        if not os.access(directory, os.W_OK):
+            raise SpacesError(403, f"the folder {body.get('path')!r} is not writable")
+        existing = self.store.load(directory)
+        if existing.status != "missing":
+            known = existing.space.id if existing.space else None
+            if existing.space and known not in self.entries:
+                # A workspace file that came with the folder (git clone): register, don't clobber.
+                self._register(directory, existing.space)
+                return await self.get_space(existing.space.id)
+            raise SpacesError(
+                409,
+                f"the folder already has a space ({known or existing.message})",
+            )
+        space = Space.new(name.strip() if name else (directory.name or "root"))
+        entry = SpaceEntry(space.id, directory, space=space, status="ok")
+        self._save(entry)
+        self._register(directory, space)
+        self.emit({"action": "space_created", "space_id": space.id})
+        return await self.get_space(space.id)
+
+    def _register(self, directory: Path, space: Space) -> None:
+        self.registry.add(space.id, str(directory), space.name)
+        entry = SpaceEntry(space.id, directory)
+        self.entries[space.id] = entry
+        self._refresh(entry)
+
+    async def update_space(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        _only(body, {"name", "layout"})
+        async with self._lock(space_id):
+            entry = self._entry(space_id)
+            space = self._writable(entry)
+            if "name" in body:
+                name = body["name"]
+                if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+                    raise SpacesError(400, f"name must be 1 to {MAX_NAME} characters")
+            if "layout" in body:
+                try:
+                    validate_layout(body["layout"], space.panes)
+                except ValueError as e:
+                    raise SpacesError(400, f"layout: {e}") from None
+            if "name" in body:
+                space.name = body["name"].strip()
+                self.registry.rename(space.id, space.name)
+            if "layout" in body:
+                space.layout = body["layout"]
+            self._save(entry)
+        self.emit({"action": "space_updated", "space_id": space_id})
+        return await self.get_space(space_id)
+
+    async def delete_space(self, space_id: str, remove_files: bool) -> None:
+        async with self._lock(space_id):
+            entry = self._entry(space_id)
+            if entry.space is not None:
+                for pane_id in entry.space.panes:
+                    await self._stop_pane(space_id, pane_id)
+            if remove_files and entry.status in ("ok", "newer", "broken"):
+                self.store.delete(entry.dir)
+            self.registry.remove(space_id)
+            del self.entries[space_id]
+        self.emit({"action": "space_deleted", "space_id": space_id})
+
+    # -- panes ----------------------------------------------------------------------------
+
+    def _pane(self, space_id: str, pane_id: str) -> tuple[SpaceEntry, Pane]:
+        entry = self._entry(space_id)
+        pane = entry.space.panes.get(pane_id) if entry.space else None
+        if pane is None:
+            raise SpacesError(404, f"no pane {pane_id!r} in space {space_id}")
+        return entry, pane
+
+    async def get_pane(self, space_id: str, pane_id: str) -> dict[str, Any]:
+        entry, pane = self._pane(space_id, pane_id)
+        return self._pane_json(entry, pane, await self._pane_states())
+
+    def _require_host(self) -> None:
+        if self.host_error:
+            raise SpacesError(503, self.host_error)
+
+    async def create_pane(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        _only(body, {"kind", "argv", "cwd", "title", "env", "rows", "cols", "next_to", "direction"})
+        async with self._lock(space_id):
+            entry = self._entry(space_id)
+            space = self._writable(entry)
+            kind = body.get("kind", "shell")
+            if kind not in PANE_KINDS:
+                raise SpacesError(
+                    400, f"unknown pane kind {kind!r}; expected one of {', '.join(PANE_KINDS)}"
+                )
+            argv = body.get("argv")
+            if kind == "command":
+                if not isinstance(argv, list) or not argv:
+                    raise SpacesError(400, "a command pane needs a non-empty argv list")
+            elif argv not in (None, []):
+                raise SpacesError(400, "a shell pane takes no argv (it runs your login shell)")
+            else:
+                argv = [login_shell(), "-l"]
+            if not all(isinstance(a, str) and a and "\x00" not in a for a in argv):
+                raise SpacesError(400, "argv must hold non-empty strings without NUL")
+            cwd_rel = body.get("cwd", "")
+            cwd = existing_dir(entry.dir, cwd_rel, "cwd")
+            if relative_to_root(self.root, cwd) is None:
+                raise SpacesError(400, f"cwd {cwd_rel!r} points outside the server's root")
+            title = body.get("title", "")
+            if not isinstance(title, str) or len(title) > MAX_TITLE:
+                raise SpacesError(400, f"title must be a string of at most {MAX_TITLE} characters")
+            env = body.get("env", {})
+            if not isinstance(env, dict) or not all(
+                isinstance(k, str)
+                and _ENV_NAME.fullmatch(k)
+                and isinstance(v, str)
+                and "\x00" not in v
+                for k, v in env.items()
+            ):
+                raise SpacesError(400, "env must map variable names to strings")
+            size = self._size(body.get("rows"), body.get("cols"))
+            next_to = body.get("next_to")
+            if next_to is not None and next_to not in space.panes:
+                raise SpacesError(400, f"next_to: no pane {next_to!r} in this space")
+            direction = body.get("direction", "row")
+            if direction not in ("row", "column"):
+                raise SpacesError(400, "direction must be 'row' or 'column'")
+            if len(space.panes) >= self.app.max_panes_per_space:
+                raise SpacesError(
+                    409, f"space {space_id} already has {len(space.panes)} panes (the most allowed)"
+                )
+            self._require_host()
+            rel_cwd = cwd.relative_to(entry.dir).as_posix()
+            pane = Pane.new(kind, argv, "" if rel_cwd == "." else rel_cwd, title or kind, env)
+            name = session_name(space.id, pane.id)
+            try:
+                await self.tmux.new_pane(name, argv, str(cwd), self._pane_env(space, pane), size)
+            except TmuxError as e:
+                raise SpacesError(500, f"tmux could not start the pane: {e}") from None
+            space.add_pane(pane, next_to, direction)
+            try:
+                self._save(entry)
+            except SpacesError:
+                # No orphan process for a pane the workspace file does not know about.
+                space.remove_pane(pane.id)
+                await self.tmux.kill(name)
+                raise
+        self.emit({"action": "pane_created", "space_id": space_id, "pane_id": pane.id})
+        return await self.get_pane(space_id, pane.id)
+
+    def _pane_env(self, space: Space, pane: Pane) -> dict[str, str]:
+        return {
+            "COLORTERM": "truecolor",
+            "JUPYTER_SPACES_SPACE": space.id,
+            "JUPYTER_SPACES_PANE": pane.id,
+            **pane.env,
+        }
+
+    def _size(self, rows: object, cols: object) -> tuple[int, int] | None:
+        if rows is None and cols is None:
+            return None
+        return check_size(rows, cols, self.app.max_rows, self.app.max_cols)
+
+    async def update_pane(
+        self, space_id: str, pane_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        _only(body, {"title"})
+        async with self._lock(space_id):
+            entry, pane = self._pane(space_id, pane_id)
+            self._writable(entry)
+            title = body.get("title")
+            if not isinstance(title, str) or len(title) > MAX_TITLE:
+                raise SpacesError(400, f"title must be a string of at most {MAX_TITLE} characters")
+            pane.title = title
+            self._save(entry)
+        self.emit({"action": "pane_updated", "space_id": space_id, "pane_id": pane_id})
+        return await self.get_pane(space_id, pane_id)
+
+    async def delete_pane(self, space_id: str, pane_id: str) -> None:
+        async with self._lock(space_id):
+            entry, _pane = self._pane(space_id, pane_id)
+            space = self._writable(entry)
+            await self._stop_pane(space_id, pane_id)
+            space.remove_pane(pane_id)
+            self._save(entry)
+        self.emit({"action": "pane_deleted", "space_id": space_id, "pane_id": pane_id})
+
+    async def _stop_pane(self, space_id: str, pane_id: str) -> None:
+        name = session_name(space_id, pane_id)
+        stream = self.streams.pop(name, None)
+        if stream is not None:
+            await stream.close()
+        if self.tmux.available and not self.host_error:
+            await self.tmux.kill(name)
+        self._states.pop((space_id, pane_id), None)
+
+    async def send_input(self, space_id: str, pane_id: str, body: dict[str, Any]) -> None:
+        _only(body, {"text"})
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise SpacesError(400, "text must be a string")
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise SpacesError(400, "text is not valid UTF-8 (it holds a lone surrogate)") from None
+        if size > self.app.max_message_size:
+            raise SpacesError(413, f"text is larger than {self.app.max_message_size} bytes")
+        await self._live(space_id, pane_id)
+        stream = self.streams.get(session_name(space_id, pane_id))
+        if stream is not None and stream.alive:
+            stream.write(text)
+        else:
+            await self.tmux.send_text(session_name(space_id, pane_id), text)
+        self.touch()
+
+    async def screen(self, space_id: str, pane_id: str, lines: int) -> dict[str, Any]:
+        info = await self._info(space_id, pane_id)
+        text = await self.tmux.capture(info.session, lines)
+        return {"text": text, "rows": info.rows, "cols": info.cols}
+
+    async def _info(self, space_id: str, pane_id: str) -> PaneInfo:
+        self._pane(space_id, pane_id)
+        self._require_host()
+        info = (await self.tmux.list_panes()).get(session_name(space_id, pane_id))
+        if info is None:
+            raise SpacesError(409, f"pane {pane_id} is gone: its tmux session no longer exists")
+        return info
+
+    async def _live(self, space_id: str, pane_id: str) -> PaneInfo:
+        info = await self._info(space_id, pane_id)
+        if info.dead:
+            raise SpacesError(409, f"pane {pane_id} has exited (status {info.exit_status})")
+        return info
+
+    async def stream(self, space_id: str, pane_id: str) -> PaneStream:
+        """The shared control-mode stream of a pane, started on first use."""
+        await self._info(space_id, pane_id)
+        name = session_name(space_id, pane_id)
+        stream = self.streams.get(name)
+        if stream is not None and stream.alive:
+            return stream
+        starting = self._stream_starting.get(name)
+        if starting is not None:
+            return await starting
+        fut: asyncio.Future[PaneStream] = asyncio.get_running_loop().create_future()
+        self._stream_starting[name] = fut
+        try:
+            stream = PaneStream(
+                self.tmux, name, self.app.flow_settings(), on_closed=self._stream_closed
+            )
+            await stream.start()
+            self.streams[name] = stream
+            fut.set_result(stream)
+            return stream
+        except BaseException as e:
+            fut.set_exception(e)
+            fut.exception()  # consumed here; waiters re-raise it
+            raise
+        finally:
+            del self._stream_starting[name]
+
+    def release(self, stream: PaneStream) -> None:
+        """Called when a watcher leaves; the control client goes when nobody watches."""
+        if not stream.watchers and self.streams.get(stream.session) is stream:
+            del self.streams[stream.session]
+            task = asyncio.ensure_future(stream.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    def _stream_closed(self, stream: PaneStream) -> None:
+        if self.streams.get(stream.session) is stream:
+            del self.streams[stream.session]
+
+    def touch(self) -> None:
+        """Pane activity counts as server activity (JupyterHub's idle culler reads it)."""
+        now = time.monotonic()
+        if now - self.last_activity > 5:
+            self.last_activity = now
+            self.app.settings["spaces_last_activity"] = datetime.now(timezone.utc)
+
+    # -- state ----------------------------------------------------------------------------
+
+    async def _pane_states(self) -> dict[tuple[str, str], PaneInfo]:
+        if self.host_error or not self.tmux.available:
+            return {}
+        try:
+            panes = await self.tmux.list_panes()
+        except TmuxError as e:
+            log.warning("jupyter-spaces: tmux list-panes failed: %s", e)
+            return {}
+        out = {}
+        for name, info in panes.items():
+            ids = parse_session_name(name)
+            if ids:
+                out[ids] = info
+        return out
+
+    async def _poll(self) -> None:
+        """Announce exits and vanished sessions even when nobody is watching the pane."""
+        while True:
+            await asyncio.sleep(self.app.poll_interval)
+            try:
+                if any(e.space and e.space.panes for e in self.entries.values()):
+                    await self._announce_states()
+            except Exception:  # keep polling whatever one round hit
+                log.exception("jupyter-spaces: pane state poll failed")
+
+    async def _announce_states(self) -> None:
+        infos = await self._pane_states()
+        for entry in list(self.entries.values()):
+            if entry.space is None:
+                continue
+            for pane_id in entry.space.panes:
+                state, code, _ = _state(infos.get((entry.id, pane_id)))
+                key = (entry.id, pane_id)
+                if self._states.get(key) != (state, code):
+                    self._states[key] = (state, code)
+                    self.emit(
+                        {
+                            "action": "pane_state",
+                            "space_id": entry.id,
+                            "pane_id": pane_id,
+                            "state": state,
+                            "exit_code": code,
+                        }
+                    )
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "durable": self.host_error is None,
+            "tmux": self.tmux.version() if self.tmux.available else None,
+            "message": self.host_error,
+            "unknown_sessions": self.unknown_sessions,
+        }
+
+    # -- JSON -----------------------------------------------------------------------------
+
+    def _space_json(
+        self, entry: SpaceEntry, infos: dict[tuple[str, str], PaneInfo]
+    ) -> dict[str, Any]:
+        space = entry.space
+        return {
+            "id": entry.id,
+            "name": space.name if space else entry.dir.name,
+            "path": relative_to_root(self.root, entry.dir),
+            "status": entry.status,
+            "message": entry.message or None,
+            "read_only": entry.read_only or entry.status != "ok",
+            "created": space.created if space else None,
+            "layout": space.layout if space else None,
+            "panes": [self._pane_json(entry, p, infos) for p in space.panes.values()]
+            if space
+            else [],
+        }
+
+    def _pane_json(
+        self, entry: SpaceEntry, pane: Pane, infos: dict[tuple[str, str], PaneInfo]
+    ) -> dict[str, Any]:
+        info = infos.get((entry.id, pane.id))
+        state, code, pid = _state(info)
+        return {
+            **pane.to_json(),
+            "space_id": entry.id,
+            "state": state,
+            "exit_code": code,
+            "pid": pid,
+            "rows": info.rows if info else None,
+            "cols": info.cols if info else None,
+        }
+
+
+def _state(info: PaneInfo | None) -> tuple[str, int | None, int | None]:
+    if info is None:
+        return "gone", None, None
+    if info.dead:
+        return "exited", info.exit_status, None
+    return "running", None, info.pid
+
+
+def check_size(rows: object, cols: object, max_rows: int, max_cols: int) -> tuple[int, int]:
+    """Rows and columns from a client, or SpacesError(400) saying what is wrong."""
+    for value, what, top in ((rows, "rows", max_rows), (cols, "cols", max_cols)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise SpacesError(400, f"{what} must be a whole number")
+        if not 1 <= value <= top:
+            raise SpacesError(400, f"{what} must be between 1 and {top}, not {value}")
+    return rows, cols  # type: ignore[return-value]
+
+
+def _only(body: dict[str, Any], allowed: set[str]) -> None:
+    if not isinstance(body, dict):
+        raise SpacesError(400, "the request body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise SpacesError(
+            400, f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )

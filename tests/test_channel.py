@@ -1,0 +1,233 @@
+"""The pane WebSocket: correct screens on (re)connect, history, several watchers, flow control,
+and refused messages. Real tmux, real server, a real WebSocket client, pyte as the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import textwrap
+
+import psutil
+
+from .channel import open_channel
+from .conftest import needs_tmux, wait_for
+
+pytestmark = needs_tmux
+
+CURSES = textwrap.dedent(
+    """
+    import curses, sys
+
+    def draw(w):
+        h, width = w.getmaxyx()
+        # Scribble first, then draw the picture over it: replaying output chunks from an
+        # arbitrary point would not give the final screen, only real screen state does.
+        for y in range(h - 1):
+            w.addstr(y, 0, "X" * (width - 1))
+        w.refresh()
+        w.erase()
+        w.border("|", "|", "-", "-", "+", "+", "+", "+")
+        w.addstr(2, 4, "JUPYTER SPACES")
+        w.addstr(4, 4, "rows=%d cols=%d" % (h, width))
+        for i in range(5):
+            w.addstr(6 + i, 10 + i * 3, "###", curses.A_BOLD)
+        w.refresh()
+        open(sys.argv[1], "w").write("drawn %dx%d" % (h, width))
+
+    def main(w):
+        curses.curs_set(0)
+        draw(w)
+        while w.getch() == curses.KEY_RESIZE:
+            draw(w)
+
+    curses.wrapper(main)
+    """
+)
+
+
+def expected_picture(rows: int, cols: int) -> list[str]:
+    grid = [[" "] * cols for _ in range(rows)]
+    for x in range(cols):
+        grid[0][x] = grid[rows - 1][x] = "-"
+    for y in range(rows):
+        grid[y][0] = grid[y][cols - 1] = "|"
+    for y, x in ((0, 0), (0, cols - 1), (rows - 1, 0), (rows - 1, cols - 1)):
+        grid[y][x] = "+"
+
+    def put(y: int, x: int, s: str) -> None:
+        grid[y][x : x + len(s)] = list(s)
+
+    put(2, 4, "JUPYTER SPACES")
+    put(4, 4, f"rows={rows} cols={cols}")
+    for i in range(5):
+        put(6 + i, 10 + i * 3, "###")
+    return ["".join(r) for r in grid]
+
+
+async def new_pane(api, root, argv, **extra):
+    (root / "p").mkdir(exist_ok=True)
+    code, space = await api("POST", body={"path": "p"})
+    if code == 409:
+        _, listing = await api("GET")
+        space = listing["spaces"][0]
+    code, pane = await api(
+        "POST", space["id"], "panes", body={"kind": "command", "argv": argv, **extra}
+    )
+    assert code == 201, pane
+    return space["id"], pane
+
+
+BASH = ["bash", "--norc", "--noprofile", "-i"]
+PROMPT = {"env": {"PS1": "READY> "}}
+
+
+async def test_full_screen_program_is_redrawn_exactly(api, jp_root_dir, jp_ws_fetch, tmp_path):
+    script = tmp_path / "draw.py"
+    script.write_text(CURSES)
+    marker = tmp_path / "drawn"
+    space_id, pane = await new_pane(api, jp_root_dir, [sys.executable, str(script), str(marker)])
+    await wait_for(lambda: asyncio.sleep(0, marker.exists()))
+
+    for _ in range(2):  # a first client, then a reconnect: both see the same exact picture
+        ch = await open_channel(jp_ws_fetch, space_id, pane["id"])
+        await ch.drain()
+        assert ch.screen.display == expected_picture(24, 80), ch.display()
+        assert ch.screen.buffer[6][10].bold, "attributes are part of the screen"
+        assert ch.screen.cursor.hidden
+        ch.ws.close()
+
+    # After a resize the program redraws; a new client gets the new picture at the new size.
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"])
+    await ch.send("set_size", 30, 100)
+    ch.resize_screen(30, 100)
+    await wait_for(lambda: asyncio.sleep(0, marker.read_text() == "drawn 30x100"))
+    await ch.until(lambda c: c.screen.display == expected_picture(30, 100))
+    ch.ws.close()
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"], rows=30, cols=100)
+    await ch.drain()
+    assert ch.screen.display == expected_picture(30, 100), ch.display()
+    _, got = await api("GET", space_id, "panes", pane["id"])
+    assert (got["rows"], got["cols"]) == (30, 100)
+
+
+async def test_history_and_live_output(api, jp_root_dir, jp_ws_fetch):
+    space_id, pane = await new_pane(api, jp_root_dir, BASH, **PROMPT)
+    code, _ = await api(
+        "POST",
+        space_id,
+        "panes",
+        pane["id"],
+        "input",
+        body={"text": "for i in $(seq 1 12000); do echo line-$i; done\r"},
+    )
+    assert code == 204
+
+    async def done():
+        _, body = await api("GET", space_id, "panes", pane["id"], "screen", lines="0")
+        return "line-12000" in body["text"] and body["text"].rstrip().endswith("READY>")
+
+    await wait_for(done, timeout=30)
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"], history=10000)
+    await ch.drain()
+    history = ["".join(c.data for c in line.values()).rstrip() for line in ch.screen.history.top]
+    lines = [h for h in history + ch.display().splitlines() if h.startswith("line-")]
+    # At least 10 000 lines of history arrive, in order, ending with the last one.
+    assert len(lines) >= 10000
+    assert lines[-1] == "line-12000"
+    assert lines == [f"line-{i}" for i in range(12001 - len(lines), 12001)]
+
+    # Two watchers of one pane both get live output after their snapshot.
+    other = await open_channel(jp_ws_fetch, space_id, pane["id"], history=0)
+    await other.drain()
+    await ch.send("stdin", "echo live-$((40+2))\r")
+    for c in (ch, other):
+        await c.until(lambda c: "live-42" in c.text)
+
+
+async def test_flood_with_a_slow_client_then_ctrl_c(api, jp_root_dir, jp_ws_fetch):
+    space_id, pane = await new_pane(api, jp_root_dir, BASH, **PROMPT)
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"], history=0)
+    await ch.until(lambda c: "READY>" in c.display())
+    rss_before = psutil.Process().memory_info().rss
+    await ch.send("stdin", "yes\r")
+    shell = psutil.Process(pane["pid"])
+    await wait_for(lambda: asyncio.sleep(0, any(p.name() == "yes" for p in shell.children())))
+    # The slow client: reads nothing for 3 s while `yes` floods.
+    await asyncio.sleep(3)
+    growth = psutil.Process().memory_info().rss - rss_before
+    assert growth < 50 * 2**20, f"server grew {growth / 2**20:.1f} MB under a flood"
+
+    await ch.send("stdin", "\x03")
+    await ch.until(lambda c: c.display().rstrip().endswith("READY>"), timeout=10)
+    await wait_for(lambda: asyncio.sleep(0, not any(p.name() == "yes" for p in shell.children())))
+
+
+async def test_ack_window_bounds_what_is_in_flight(api, jp_root_dir, jp_ws_fetch):
+    space_id, pane = await new_pane(api, jp_root_dir, BASH, **PROMPT)
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"], history=0)
+    await ch.until(lambda c: "READY>" in c.display())
+    await ch.send("ack", len(ch.text))
+    await ch.send("stdin", "yes\r")
+    # Without further acks the server may send at most one window (64 KiB) more.
+    await ch.drain(quiet=1.0)
+    assert len(ch.text) <= 65536 + 4096, len(ch.text)
+    await ch.send("stdin", "\x03")
+    await ch.send("ack", len(ch.text))
+
+    async def prompt_back():
+        await ch.send("ack", len(ch.text))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await ch.recv(timeout=0.2)
+        return ch.display().rstrip().endswith("READY>")
+
+    await wait_for(prompt_back, timeout=15)
+
+
+async def test_refused_messages_change_nothing(api, jp_root_dir, jp_ws_fetch, jp_serverapp):
+    space_id, pane = await new_pane(api, jp_root_dir, BASH, **PROMPT)
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"])
+    await ch.until(lambda c: "READY>" in c.display())
+    limit = jp_serverapp.web_app.settings["spaces_app"].max_message_size
+    bad = [
+        '["stdin", "' + "a" * limit + '"]',
+        "not json",
+        '{"stdin": "x"}',
+        "[]",
+        '["stdin"]',
+        '["stdin", 5]',
+        '["stdin", "\\ud800"]',
+        '["set_size", 0, 80]',
+        '["set_size", -3, 80]',
+        '["set_size", 24, 100000]',
+        '["set_size", "24", 80]',
+        '["set_size", 24]',
+        '["ack", -1]',
+        '["launch_missiles"]',
+    ]
+    for n, raw in enumerate(bad, 1):
+        await ch.ws.write_message(raw)
+        await ch.until(lambda c, n=n: len(c.errors) == n)
+    await ch.ws.write_message(b"\x00binary", binary=True)
+    await ch.until(lambda c: len(c.errors) == len(bad) + 1)
+    assert all(isinstance(e, str) and e for e in ch.errors)
+    assert "larger than" in ch.errors[0] and "set_size" not in ch.errors[0]
+    _, got = await api("GET", space_id, "panes", pane["id"])
+    assert (got["rows"], got["cols"]) == (24, 80), "a refused set_size changes nothing"
+    assert "aaaa" not in ch.text
+    # The connection is still good.
+    await ch.send("stdin", "echo still-$((1+1))\r")
+    await ch.until(lambda c: "still-2" in c.text)
+
+
+async def test_channel_to_unknown_pane_is_404(api, jp_root_dir, jp_ws_fetch):
+    from tornado.httpclient import HTTPClientError
+
+    space_id, _ = await new_pane(api, jp_root_dir, ["cat"])
+    for ids in ((space_id, "nosuchpane"), ("nosuchspace", "abcd")):
+        try:
+            await jp_ws_fetch("api", "spaces", *ids[:1], "panes", ids[1], "channel")
+        except HTTPClientError as e:
+            assert e.code == 404
+        else:
+            raise AssertionError("expected 404")
