@@ -8,7 +8,6 @@ as it is.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import pwd
 import re
@@ -36,8 +35,6 @@ from .store import WorkspaceStore
 
 if TYPE_CHECKING:
     from .app import SpacesApp
-
-log = logging.getLogger(__name__)
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_TITLE = 200
@@ -85,6 +82,7 @@ class SpaceManager:
         self, app: SpacesApp, root_dir: Path, emit: Callable[[dict[str, Any]], None]
     ) -> None:
         self.app = app
+        self.log = app.log
         self.root = root_dir
         self.emit = emit
         self.tmux: TmuxServer = app.tmux_server()
@@ -117,14 +115,14 @@ class SpaceManager:
             self._refresh(self.entries[space_id])
         if not self.tmux.available:
             self.host_error = INSTALL_HINT
-            log.warning("jupyter-spaces: %s", INSTALL_HINT)
+            self.log.warning("jupyter-spaces: %s", INSTALL_HINT)
         else:
             try:
                 self.tmux.prepare()
                 await self._adopt()
             except (TmuxError, OSError) as e:
                 self.host_error = f"the private tmux server cannot be used: {e}"
-                log.error("jupyter-spaces: %s", self.host_error)
+                self.log.error("jupyter-spaces: %s", self.host_error)
         self._poller = asyncio.ensure_future(self._poll())
 
     async def _adopt(self) -> None:
@@ -139,9 +137,9 @@ class SpaceManager:
             else:
                 self.unknown_sessions.append(name)
         if panes:
-            log.info("jupyter-spaces: adopted %d running pane(s)", adopted)
+            self.log.info("jupyter-spaces: adopted %d running pane(s)", adopted)
         if self.unknown_sessions:
-            log.warning(
+            self.log.warning(
                 "jupyter-spaces: tmux sessions that belong to no known space, left running: %s",
                 ", ".join(self.unknown_sessions),
             )
@@ -503,7 +501,7 @@ class SpaceManager:
         try:
             panes = await self.tmux.list_panes()
         except TmuxError as e:
-            log.warning("jupyter-spaces: tmux list-panes failed: %s", e)
+            self.log.warning("jupyter-spaces: tmux list-panes failed: %s", e)
             return {}
         out = {}
         for name, info in panes.items():
@@ -520,7 +518,7 @@ class SpaceManager:
                 if any(e.space and e.space.panes for e in self.entries.values()):
                     await self._announce_states()
             except Exception:  # keep polling whatever one round hit
-                log.exception("jupyter-spaces: pane state poll failed")
+                self.log.exception("jupyter-spaces: pane state poll failed")
 
     async def _announce_states(self) -> None:
         infos = await self._pane_states()

@@ -1,0 +1,77 @@
+"""`jupyter spaces doctor|list` as a user runs them: subprocesses, no server needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import needs_tmux
+
+pytestmark = needs_tmux
+
+
+def run(args: list[str], config_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config_dir))
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_spaces.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def write_config(config_dir: Path, **spaces: str) -> None:
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "jupyter_server_config.json").write_text(json.dumps({"SpacesApp": spaces}))
+
+
+async def test_list_reads_workspace_files_without_a_server(
+    api, jp_root_dir, jp_data_dir, tmp_path, jp_server_config
+):
+    for name in ("alpha", "beta"):
+        (jp_root_dir / name).mkdir()
+        code, space = await api("POST", body={"path": name})
+        assert code == 201
+    await api("POST", space["id"], "panes", body={"kind": "command", "argv": ["cat"], "title": "c"})
+    (jp_root_dir / "alpha/.jupyter-spaces/space.json").write_text("{broken")
+    cfg = tmp_path / "cfg"
+    write_config(cfg, registry_path=jp_server_config["SpacesApp"]["registry_path"])
+
+    out = run(["list", "--json"], cfg)
+    assert out.returncode == 0, out.stderr
+    rows = {r["name"] if r["status"] == "ok" else "alpha": r for r in json.loads(out.stdout)}
+    assert rows["beta"]["status"] == "ok" and [p["title"] for p in rows["beta"]["panes"]] == ["c"]
+    assert rows["alpha"]["status"] == "broken" and "JSON" in rows["alpha"]["message"]
+
+    text = run(["list"], cfg)
+    assert text.returncode == 0 and "beta" in text.stdout and "broken" in text.stdout
+
+
+def test_doctor_reports_each_check(tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg"
+    sock = tmp_path / "sock"
+    write_config(cfg, socket_dir=str(sock), registry_path=str(tmp_path / "reg.json"))
+    out = run(["doctor", "--json"], cfg)
+    checks = {c["check"]: c for c in json.loads(out.stdout)}
+    assert checks["tmux"]["status"] == "OK" and "tmux 3" in checks["tmux"]["detail"]
+    assert "will be created 0700" in checks["socket dir"]["detail"]
+    assert set(checks) >= {"tmux", "socket dir", "registry", "space folders", "server extension"}
+
+    sock.mkdir(mode=0o755)
+    os.chmod(sock, 0o755)
+    bad = run(["doctor"], cfg)
+    assert bad.returncode == 1 and "must be 0700" in bad.stdout
+
+    write_config(cfg, tmux_command="/no/such/tmux", socket_dir=str(tmp_path / "s2"))
+    missing = run(["doctor"], cfg)
+    assert missing.returncode == 1 and "apt-get install tmux" in missing.stdout
+
+
+def test_bad_commands_say_so(tmp_path: Path) -> None:
+    for args, words in ((["bogus"], "unknown command 'bogus'"), ([], "usage")):
+        out = run(args, tmp_path)
+        assert out.returncode == 2 and words in out.stderr, out
