@@ -193,7 +193,7 @@ class SpaceManager:
         except WorkspaceError as e:
             raise SpacesError(409, str(e)) from None
         except OSError as e:
-            raise SpacesError(500, f"could not write {entry.file}: {e.strerror or e}") from None
+            raise SpacesError(500, f"could not write space.json: {e.strerror or e}") from None
         entry.space = Space.from_json(entry.base)
         entry.stamp = _stamp(entry.file)
 

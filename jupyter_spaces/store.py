@@ -266,7 +266,7 @@ class WorkspaceStore:
             with path.open("rb") as f:
                 data = f.read(self.max_bytes + 1)
         except FileNotFoundError:
-            return LoadResult("missing", None, f"there is no {SPACE_FILE} in {path.parent}", False)
+            return LoadResult("missing", None, f"there is no {SPACE_FILE} in this folder", False)
         except OSError as e:
             return _broken(f"{SPACE_FILE} cannot be read: {e.strerror or e}")
         if len(data) > self.max_bytes:
@@ -302,7 +302,7 @@ class WorkspaceStore:
             space = Space.from_json(doc)
         except WorkspaceError as e:
             return _broken(f"{SPACE_FILE} is not a valid workspace file: {e}")
-        return LoadResult("ok", space, f"loaded {path}", False, doc)
+        return LoadResult("ok", space, "", False, doc)
 
     def save(
         self, dir: Path | str, space: Space, base: dict[str, Any] | None = None
@@ -327,24 +327,27 @@ class WorkspaceStore:
         with self._lock:
             current = self.load(dir)
             if current.status in ("broken", "newer"):
-                raise WorkspaceError(f"refusing to save over {path}: {current.message}")
+                raise WorkspaceError(f"refusing to save over {SPACE_FILE}: {current.message}")
             theirs = current.document
             if theirs is None:  # missing: first save, or deleted on disk; ours is all there is
                 merged = ours
             else:
                 if theirs["id"] != ours["id"]:
                     raise WorkspaceError(
-                        f"refusing to save space {ours['id']}: {path} belongs to space "
+                        f"refusing to save space {ours['id']}: {SPACE_FILE} belongs to space "
                         f"{theirs['id']}"
                     )
                 base = {} if base is None else base
                 merged = ours if theirs == base else merge_documents(base, ours, theirs)
-                _check(merged, f"refusing to save space {space.id}, merging it with {path} failed")
+                _check(
+                    merged,
+                    f"refusing to save space {space.id}, merging it with {SPACE_FILE} failed",
+                )
                 if merged == theirs:
                     return merged
             state = self.state_dir(dir)
             if not dir.is_dir():
-                raise WorkspaceError(f"cannot save space {space.id}: {dir} is not a directory")
+                raise WorkspaceError(f"cannot save space {space.id}: its folder is not a directory")
             state.mkdir(mode=0o755, exist_ok=True)
             gitignore = state / ".gitignore"
             if current.status == "missing" and not gitignore.exists():
@@ -364,9 +367,7 @@ class WorkspaceStore:
         with self._lock:
             current = self.load(dir)
             if not force and current.status in ("broken", "newer"):
-                raise WorkspaceError(
-                    f"refusing to delete {self.space_file(dir)}: {current.message}"
-                )
+                raise WorkspaceError(f"refusing to delete {SPACE_FILE}: {current.message}")
             for name in (SPACE_FILE, PREVIOUS_FILE):
                 _unlink_quietly(state / name)
             # Temp files left by a crash in the middle of a write.
