@@ -578,6 +578,7 @@ class SpaceManager:
             "space_id": entry.id,
             "state": state,
             "exit_code": code,
+            "exit_signal": info.exit_signal if info else None,
             "pid": pid,
             "rows": info.rows if info else None,
             "cols": info.cols if info else None,

@@ -139,3 +139,18 @@ async def test_vanished_session_is_gone(api, jp_root_dir, tmux_dir):
     )
     _, p = await api("GET", space["id"], "panes", pane["id"])
     assert p["state"] == "gone" and p["pid"] is None
+
+
+async def test_pane_killed_by_a_signal(api, jp_root_dir):
+    import signal
+
+    space = await make_space(api, jp_root_dir)
+    _, pane = await api("POST", space["id"], "panes", body={"kind": "command", "argv": ["cat"]})
+    os.kill(pane["pid"], signal.SIGTERM)
+
+    async def exited():
+        _, p = await api("GET", space["id"], "panes", pane["id"])
+        return p if p["state"] == "exited" else None
+
+    p = await wait_for(exited)
+    assert p["exit_code"] == 128 + signal.SIGTERM and p["exit_signal"] == "TERM"

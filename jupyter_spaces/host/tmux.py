@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,7 @@ _PANE_FORMAT = _SEP.join(
         "#{pane_pid}",
         "#{pane_dead}",
         "#{pane_dead_status}",
+        "#{pane_dead_signal}",
         "#{pane_width}",
         "#{pane_height}",
         "#{pane_current_path}",
@@ -61,13 +63,30 @@ class PaneInfo:
     session: str
     pane_id: str
     pid: int
-    dead: bool
-    exit_status: int | None
+    dead: bool  # exited and reaped, so the status is known
+    exit_status: int | None  # the exit code, or 128 + N for death by signal N (as shells say)
+    exit_signal: str | None  # "TERM", "KILL", ... when a signal ended it
     cols: int
     rows: int
     current_path: str
     current_command: str
     activity: float
+
+
+def _exit_status(closed: bool, code: str, sig: str) -> tuple[int | None, str | None]:
+    """(exit status, signal name) of a pane whose pty closed; (None, None) until reaped."""
+    if not closed:
+        return None, None
+    if code:
+        return int(code), None
+    if not sig:
+        return None, None
+    # tmux prints the signal as a number on Linux and as a name on the BSDs.
+    try:
+        signum = int(sig) if sig.isdigit() else signal.Signals[f"SIG{sig}"].value
+        return 128 + signum, signal.Signals(signum).name.removeprefix("SIG")
+    except (KeyError, ValueError):
+        return 128, sig
 
 
 def session_name(space_id: str, pane_id: str) -> str:
@@ -294,19 +313,22 @@ class TmuxServer:
         panes: dict[str, PaneInfo] = {}
         for line in out.splitlines():
             f = line.split(_SEP)
-            if len(f) != 10:
+            if len(f) != 11:
                 continue
+            status, sig = _exit_status(f[3] == "1", f[4], f[5])
             panes[f[0]] = PaneInfo(
                 session=f[0],
                 pane_id=f[1],
                 pid=int(f[2] or 0),
-                dead=f[3] == "1",
-                exit_status=int(f[4]) if f[3] == "1" and f[4] else None,
-                cols=int(f[5]),
-                rows=int(f[6]),
-                current_path=f[7],
-                current_command=f[8],
-                activity=float(f[9] or 0),
+                # tmux sees the pty close before it reaps the child; until then it runs.
+                dead=status is not None,
+                exit_status=status,
+                exit_signal=sig,
+                cols=int(f[6]),
+                rows=int(f[7]),
+                current_path=f[8],
+                current_command=f[9],
+                activity=float(f[10] or 0),
             )
         return panes
 
