@@ -203,7 +203,10 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
     def open(self, space_id: str, pane_id: str) -> None:  # type: ignore[override]
         assert self.pane_stream is not None
         self.send(["setup", {}])
-        self.watcher = self.pane_stream.attach(self.send, self.history)
+        self.watcher = self.pane_stream.attach(self.send, self.history, on_end=self.ended)
+
+    def ended(self, reason: str) -> None:
+        self.close(1000, reason[:120])
 
     def send(self, msg: list[Any]) -> Any:
         return self.write_message(json.dumps(msg))

@@ -150,7 +150,7 @@ class SpaceManager:
         if self._poller is not None:
             self._poller.cancel()
         for stream in list(self.streams.values()):
-            await stream.close()
+            await stream.close("the server is shutting down; the pane keeps running")
         self.streams.clear()
 
     # -- spaces ---------------------------------------------------------------------------

@@ -231,3 +231,13 @@ async def test_channel_to_unknown_pane_is_404(api, jp_root_dir, jp_ws_fetch):
             assert e.code == 404
         else:
             raise AssertionError("expected 404")
+
+
+async def test_deleting_a_pane_closes_its_channels(api, jp_root_dir, jp_ws_fetch):
+    space_id, pane = await new_pane(api, jp_root_dir, ["cat"])
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"])
+    await ch.drain()
+    code, _ = await api("DELETE", space_id, "panes", pane["id"])
+    assert code == 204
+    assert await asyncio.wait_for(ch.ws.read_message(), 5) is None
+    assert ch.ws.close_code == 1000 and "closed" in (ch.ws.close_reason or "")

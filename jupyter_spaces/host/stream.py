@@ -43,9 +43,12 @@ class Watcher:
     """One client of a pane. ``send`` writes one message and may return an awaitable that
     completes when the transport has taken it (tornado's ``write_message`` does)."""
 
-    def __init__(self, stream: PaneStream, send: Send) -> None:
+    def __init__(
+        self, stream: PaneStream, send: Send, on_end: Callable[[str], None] | None = None
+    ) -> None:
         self.stream = stream
         self._send = send
+        self._on_end = on_end
         self.flow = stream.flow
         self.ready = False  # has had its first snapshot
         self.queue: list[str] = []
@@ -75,9 +78,10 @@ class Watcher:
         self._wake.set()
 
     def deliver_snapshot(self, text: str) -> None:
-        """A (re)draw that reflects all output up to this point; replaces anything queued."""
-        self.queue = [text]
-        self.queued = len(text)
+        """A (re)draw that reflects all output up to this point. Queued output stays ahead of it
+        (it is history the client has not seen yet); a dropped backlog was already cleared."""
+        self.queue.append(text)
+        self.queued += len(text)
         self.ready = True
         self.dirty = False
         self.resync_requested = False
@@ -161,6 +165,12 @@ class Watcher:
         self._wake.set()
         self._task.cancel()
 
+    def end(self, reason: str) -> None:
+        """The pane's stream is over (pane deleted, session gone): tell the client."""
+        self.close()
+        if self._on_end is not None:
+            self._on_end(reason)
+
 
 class PaneStream:
     """The control-mode client of one pane session and the watchers that share it."""
@@ -170,7 +180,6 @@ class PaneStream:
         server: TmuxServer,
         session: str,
         flow: FlowSettings,
-        on_dead: Callable[[PaneStream], None] | None = None,
         on_closed: Callable[[PaneStream], None] | None = None,
     ) -> None:
         self.server = server
@@ -179,7 +188,6 @@ class PaneStream:
         self.flow = flow
         self.watchers: list[Watcher] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._on_dead = on_dead
         self._on_closed = on_closed
         self._stall_timer: asyncio.TimerHandle | None = None
         self.control: ControlClient | None = None
@@ -191,10 +199,6 @@ class PaneStream:
             self.server, self.session, self._output, self._notify, self._exited
         )
         await self.control.start(pause_after=max(5.0, self.flow.stall_timeout * 5))
-        # tmux checks subscriptions about once a second; this is how a pane's death is seen.
-        self.control.command(
-            [["refresh-client", "-B", "dead::#{pane_dead} #{pane_dead_status}"]], None
-        )
 
     @property
     def alive(self) -> bool:
@@ -202,9 +206,12 @@ class PaneStream:
 
     # -- watchers -------------------------------------------------------------------------
 
-    def attach(self, send: Send, history: int) -> Watcher:
-        """A new watcher; its first message is a full snapshot with ``history`` lines."""
-        w = Watcher(self, send)
+    def attach(
+        self, send: Send, history: int, on_end: Callable[[str], None] | None = None
+    ) -> Watcher:
+        """A new watcher; its first message is a full snapshot with ``history`` lines;
+        ``on_end`` is called if the stream ends while it watches."""
+        w = Watcher(self, send, on_end)
         self.watchers.append(w)
         self._snapshot([w], full=True, history=history)
         return w
@@ -320,11 +327,7 @@ class PaneStream:
             self._update_reading()
 
     def _notify(self, name: str, args: list[bytes]) -> None:
-        if name == "subscription-changed" and args and args[0] == b"dead":
-            value = b" ".join(args).partition(b" : ")[2].decode()
-            if value.startswith("1") and self._on_dead is not None:
-                self._on_dead(self)
-        elif name == "pause":
+        if name == "pause":
             # We stopped reading for too long (should not happen: stalls are handled first);
             # tmux dropped our backlog, so everybody gets a fresh screen.
             assert self.control is not None
@@ -336,12 +339,15 @@ class PaneStream:
         if self._stall_timer is not None:
             self._stall_timer.cancel()
             self._stall_timer = None
+        for w in self.watchers:
+            w.end(f"the pane's terminal closed ({reason})")
+        self.watchers.clear()
         if self._on_closed is not None:
             self._on_closed(self)
 
-    async def close(self) -> None:
-        for w in list(self.watchers):
-            w.close()
+    async def close(self, reason: str = "the pane was closed") -> None:
+        for w in self.watchers:
+            w.end(reason)
         self.watchers.clear()
         if self.control is not None:
             await self.control.close()
