@@ -11,6 +11,6 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 
 python -m pip install -q -e ".[test]"
-ruff check jupyter_spaces tests
+ruff check jupyter_spaces tests benchmarks
 mypy
 python -m pytest "$@"
