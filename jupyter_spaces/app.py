@@ -55,12 +55,12 @@ class SpacesApp(ExtensionApp):
     max_rows = Int(500, config=True, help="Largest pane height a client may ask for.")
     max_cols = Int(1000, config=True, help="Largest pane width a client may ask for.")
     flow_window = Int(
-        65536,
+        32768,
         config=True,
         help="Characters a client that acknowledges (['ack', n]) may have unacknowledged.",
     )
     flow_queue_limit = Int(
-        32768,
+        16384,
         config=True,
         help="Characters queued for one client before the pane's program is held back.",
     )
@@ -69,6 +69,13 @@ class SpacesApp(ExtensionApp):
         config=True,
         help="Seconds a client may hold a pane back before it is switched to lossy mode "
         "(its backlog dropped and its screen redrawn when it catches up).",
+    )
+    flood_rate = Float(
+        4 * 2**20,
+        config=True,
+        help="Output rate (bytes/s) above which a pane is in flood mode: watchers get a redraw "
+        "of the screen several times a second instead of every byte, and the last lines whole "
+        "when the flood ends.",
     )
     poll_interval = Float(
         2.0,
@@ -90,6 +97,7 @@ class SpacesApp(ExtensionApp):
             window=self.flow_window,
             queue_limit=self.flow_queue_limit,
             stall_timeout=self.stall_timeout,
+            flood_rate=self.flood_rate,
         )
 
     def tmux_server(self) -> TmuxServer:

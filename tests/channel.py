@@ -11,17 +11,33 @@ import pyte
 
 
 class Channel:
+    """Received output is kept as chunks and fed to pyte only when a test looks at the screen:
+    pyte is slow, and this client shares the server's event loop in in-process tests."""
+
     def __init__(self, ws: Any, rows: int = 24, cols: int = 80, history: int = 0) -> None:
         self.ws = ws
-        self.text = ""  # everything received on stdout
+        self.chunks: list[str] = []  # everything received on stdout
+        self.size = 0
         self.errors: list[str] = []
         self.other: list[list[Any]] = []
-        self.screen = (
+        self._screen: Any = (
             pyte.HistoryScreen(cols, rows, history=history + rows)
             if history
-            else (pyte.Screen(cols, rows))
+            else pyte.Screen(cols, rows)
         )
-        self.stream = pyte.Stream(self.screen)
+        self._stream = pyte.Stream(self._screen)
+        self._fed = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    @property
+    def screen(self) -> Any:
+        while self._fed < len(self.chunks):
+            self._stream.feed(self.chunks[self._fed])
+            self._fed += 1
+        return self._screen
 
     def resize_screen(self, rows: int, cols: int) -> None:
         self.screen.resize(rows, cols)
@@ -35,8 +51,8 @@ class Channel:
             return None
         msg = json.loads(raw)
         if msg[0] == "stdout":
-            self.text += msg[1]
-            self.stream.feed(msg[1])
+            self.chunks.append(msg[1])
+            self.size += len(msg[1])
         elif msg[0] == "error":
             self.errors.append(msg[1])
         else:

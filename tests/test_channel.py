@@ -241,3 +241,47 @@ async def test_deleting_a_pane_closes_its_channels(api, jp_root_dir, jp_ws_fetch
     assert code == 204
     assert await asyncio.wait_for(ch.ws.read_message(), 5) is None
     assert ch.ws.close_code == 1000 and "closed" in (ch.ws.close_reason or "")
+
+
+def stream_of(jp_serverapp, space_id, pane_id):  # type: ignore[no-untyped-def]
+    streams = jp_serverapp.web_app.settings["spaces_manager"].streams
+    return streams[f"jsp_{space_id}_{pane_id}"]
+
+
+async def test_flood_mode_sends_redraws_and_the_last_lines_whole(
+    api, jp_root_dir, jp_ws_fetch, jp_serverapp
+):
+    space_id, pane = await new_pane(api, jp_root_dir, BASH, **PROMPT)
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"], history=10000)
+    await ch.until(lambda c: "READY>" in c.display())
+    n = 1_000_000
+    await ch.send("stdin", f"seq -f 'flood-%07.0f' 1 {n}; echo FLOOD-$((1+1))-OVER\r")
+
+    def settled(c):  # type: ignore[no-untyped-def]
+        tail = c.chunks[-1] if c.chunks else ""
+        return "READY>" in tail and "FLOOD-2-OVER" in "".join(c.chunks[-50:])
+
+    await ch.until(settled, timeout=30)
+    await ch.drain(quiet=0.5)
+    assert ch.display().rstrip().endswith("READY>")
+    stream = stream_of(jp_serverapp, space_id, pane["id"])
+    assert stream.floods >= 1 and not stream.flooding
+    produced = n * len("flood-0000000\r\n")
+    assert ch.size < produced / 2, "a flood is redrawn, not streamed byte for byte"
+    rows = ["".join(c.data for c in row.values()).rstrip() for row in ch.screen.history.top]
+    got = [r for r in rows + ch.display().splitlines() if r.startswith("flood-")]
+    assert got[-10000:] == [f"flood-{i:07d}" for i in range(n - 9999, n + 1)]
+
+
+async def test_ctrl_c_during_a_flood(api, jp_root_dir, jp_ws_fetch, jp_serverapp):
+    space_id, pane = await new_pane(api, jp_root_dir, BASH, **PROMPT)
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"], history=0)
+    await ch.until(lambda c: "READY>" in c.display())
+    await ch.send("stdin", "yes flood\r")
+    stream = stream_of(jp_serverapp, space_id, pane["id"])
+    await wait_for(lambda: asyncio.sleep(0, stream.flooding), timeout=10)
+    await ch.send("stdin", "\x03")
+    await ch.until(lambda c: c.display().rstrip().endswith("READY>"), timeout=5)
+    await wait_for(lambda: asyncio.sleep(0, not stream.flooding), timeout=5)
+    await ch.send("stdin", "echo calm-$((2+2))\r")
+    await ch.until(lambda c: "calm-4" in c.display())

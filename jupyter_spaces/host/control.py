@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -72,7 +73,8 @@ class ControlClient(asyncio.Protocol):
         self._block: Reply | None = None
         self._block_guard = b""
         self._block_ours = False
-        self._paused = False
+        self._paused_since: float | None = None
+        self._paused_total = 0.0
         loop = asyncio.get_running_loop()
         self.closed = loop.create_future()
         self._attached = loop.create_future()
@@ -137,18 +139,24 @@ class ControlClient(asyncio.Protocol):
     # -- flow control ---------------------------------------------------------------------
 
     def pause(self) -> None:
-        if not self._paused and self.transport is not None:
-            self._paused = True
+        if self._paused_since is None and self.transport is not None:
+            self._paused_since = time.monotonic()
             self.transport.pause_reading()
 
     def resume(self) -> None:
-        if self._paused and self.transport is not None:
-            self._paused = False
+        if self._paused_since is not None and self.transport is not None:
+            self._paused_total += time.monotonic() - self._paused_since
+            self._paused_since = None
             self.transport.resume_reading()
 
     @property
     def paused(self) -> bool:
-        return self._paused
+        return self._paused_since is not None
+
+    def paused_seconds(self) -> float:
+        """Total time spent not reading because of backpressure (a measure of demand)."""
+        ongoing = time.monotonic() - self._paused_since if self._paused_since is not None else 0
+        return self._paused_total + ongoing
 
     # -- protocol -------------------------------------------------------------------------
 

@@ -10,6 +10,13 @@ A watcher that holds the pane back for longer than ``stall_timeout`` (a backgrou
 network) is switched to *lossy* mode, as a normal tmux client would be: its backlog is dropped,
 the pane runs on, and once it has room it gets a fresh copy of the screen instead of the
 missed bytes. It stays lossy until it has kept up for a while.
+
+Flood mode: output faster than ``flood_rate`` is more than anyone reads, and tmux's control-mode
+path costs more per byte than tmux itself. So the pane is paused for our control client (tmux
+keeps reading the program at full speed and keeps the history), watchers get a redraw of the
+screen every ``flood_redraw`` seconds, and a short probe (continue + a consistent snapshot)
+checks whether the flood is over. When it is, every watcher gets a full redraw with history, so
+the last lines arrive complete. Typing probes at once, so a Ctrl-C is seen without delay.
 """
 
 from __future__ import annotations
@@ -32,11 +39,14 @@ Send = Callable[[list], Awaitable[None] | None]
 
 @dataclass
 class FlowSettings:
-    window: int = 65536  # unacknowledged characters a watcher that acks may have in flight
-    queue_limit: int = 32768  # characters queued per watcher before the pane is held back
+    window: int = 32768  # unacknowledged characters a watcher that acks may have in flight
+    queue_limit: int = 16384  # characters queued per watcher before the pane is held back
     max_frame: int = 65536  # characters per stdout message
     stall_timeout: float = 1.0  # seconds a watcher may hold a pane back before it goes lossy
     lossy_recovery: float = 3.0  # seconds without drops before a lossy watcher is lossless again
+    flood_rate: float = 4 * 2**20  # bytes/s of output above which a pane is in flood mode
+    flood_redraw: float = 0.15  # seconds between screen redraws while a pane floods
+    flood_probe: float = 0.02  # seconds of live output sampled to see if the flood is over
 
 
 class Watcher:
@@ -60,6 +70,7 @@ class Watcher:
         self.lossy_until = 0.0
         self.blocked_since: float | None = None
         self.closed = False
+        self.history = 0  # lines of history this watcher asked for
         self._wake = asyncio.Event()
         self._task = asyncio.ensure_future(self._sender())
 
@@ -70,16 +81,22 @@ class Watcher:
             return
         if self.dirty:
             return
-        if self.queued + len(text) > self.flow.queue_limit and time.monotonic() < self.lossy_until:
+        if self.queued + len(text) > self.flow.queue_limit and (
+            self.stream.flooding or time.monotonic() < self.lossy_until
+        ):
             self._drop()
             return
         self.queue.append(text)
         self.queued += len(text)
         self._wake.set()
 
-    def deliver_snapshot(self, text: str) -> None:
-        """A (re)draw that reflects all output up to this point. Queued output stays ahead of it
-        (it is history the client has not seen yet); a dropped backlog was already cleared."""
+    def deliver_snapshot(self, text: str, replace: bool) -> None:
+        """A (re)draw that reflects all output up to this point. A full redraw (``replace``)
+        makes anything queued obsolete; otherwise queued output stays ahead of it (history the
+        client has not seen yet)."""
+        if replace:
+            self.queue.clear()
+            self.queued = 0
         self.queue.append(text)
         self.queued += len(text)
         self.ready = True
@@ -90,6 +107,10 @@ class Watcher:
     @property
     def full(self) -> bool:
         return self.ready and not self.dirty and self.queued >= self.flow.queue_limit
+
+    @property
+    def has_room(self) -> bool:
+        return not self.closed and self.queued < self.flow.queue_limit and self._room() > 0
 
     def degrade(self, now: float) -> None:
         """Stop holding the pane back: drop what is queued and owe a resync."""
@@ -193,12 +214,25 @@ class PaneStream:
         self.control: ControlClient | None = None
         self.last_state: PaneState | None = None
         self.bytes_out = 0
+        self.pane_id = ""  # tmux's %N, for per-pane control-mode commands
+        self.flooding = False
+        self.floods = 0  # how many times flood mode was entered (for tests and benchmarks)
+        self._rate_start = time.monotonic()
+        self._rate_bytes = 0
+        self._rate_paused = 0.0
+        self._probe_until = 0.0
+        self._probing = False
+        self._flood_timer: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         self.control = ControlClient(
             self.server, self.session, self._output, self._notify, self._exited
         )
         await self.control.start(pause_after=max(5.0, self.flow.stall_timeout * 5))
+        (reply,) = await self.control.run(
+            [["display-message", "-p", "-t", self.target, "#{pane_id}"]]
+        )
+        self.pane_id = reply.text().strip()
 
     @property
     def alive(self) -> bool:
@@ -212,6 +246,7 @@ class PaneStream:
         """A new watcher; its first message is a full snapshot with ``history`` lines;
         ``on_end`` is called if the stream ends while it watches."""
         w = Watcher(self, send, on_end)
+        w.history = history
         self.watchers.append(w)
         self._snapshot([w], full=True, history=history)
         return w
@@ -248,7 +283,7 @@ class PaneStream:
             text, self.last_state = render(replies, full)
             for w in watchers:
                 if not w.closed:
-                    w.deliver_snapshot(text)
+                    w.deliver_snapshot(text, replace=full)
             self._update_reading()
 
         self.control.command(cmds, done)
@@ -267,6 +302,8 @@ class PaneStream:
         cmds = send_keys_commands(self.target, text)
         for i in range(0, len(cmds), 16):
             self.control.command(cmds[i : i + 16], check)
+        if self.flooding:
+            self._probe()  # the user reacts to the flood (Ctrl-C, q): show the answer now
 
     def resize(self, rows: int, cols: int) -> None:
         """Resize the pane and redraw it for every watcher (tmux does not redraw for control
@@ -290,7 +327,7 @@ class PaneStream:
         if self.control is None:
             return
         now = time.monotonic()
-        blocked = [w for w in self.watchers if w.full and not w.closed]
+        blocked = [w for w in self.watchers if w.full and not w.closed and not self.flooding]
         for w in self.watchers:
             if w in blocked:
                 if w.blocked_since is None:
@@ -314,10 +351,100 @@ class PaneStream:
                 w.degrade(now)
         self._update_reading()
 
+    # -- flood mode -----------------------------------------------------------------------
+
+    def _measure(self, size: int) -> None:
+        """A flood is output faster than ``flood_rate``, or output held back by slow watchers
+        for most of the last tenth of a second (the program wants to write more than they
+        take)."""
+        assert self.control is not None
+        now = time.monotonic()
+        self._rate_bytes += size
+        if self._probe_until and now >= self._probe_until:
+            self._end_probe()
+        elif not self.flooding and now - self._rate_start >= 0.1:
+            elapsed = now - self._rate_start
+            rate = self._rate_bytes / elapsed
+            held = (self.control.paused_seconds() - self._rate_paused) / elapsed
+            self._reset_rate(now)
+            if rate > self.flow.flood_rate or held > 0.5:
+                self._enter_flood()
+
+    def _reset_rate(self, now: float) -> None:
+        assert self.control is not None
+        self._rate_start, self._rate_bytes = now, 0
+        self._rate_paused = self.control.paused_seconds()
+
+    def _set_timer(self, delay: float, callback: Callable[[], None]) -> None:
+        if self._flood_timer is not None:
+            self._flood_timer.cancel()
+        self._flood_timer = asyncio.get_running_loop().call_later(delay, callback)
+
+    def _pause(self) -> None:
+        assert self.control is not None
+        self.control.command([["refresh-client", "-A", f"{self.pane_id}:pause"]], None)
+        self._set_timer(self.flow.flood_redraw, self._probe)
+
+    def _enter_flood(self) -> None:
+        log.debug("%s floods; redrawing every %.2fs", self.session, self.flow.flood_redraw)
+        self.flooding = True
+        self.floods += 1
+        self._pause()
+        self._update_reading()
+
+    def _probe(self) -> None:
+        """Let output through again, atomically with a redraw of the current screen, and
+        sample it for ``flood_probe`` seconds."""
+        if not self.flooding or self.control is None or self._probing:
+            return
+        self._probing = True
+        cont = [["refresh-client", "-A", f"{self.pane_id}:continue"]]
+        ready = [w for w in self.watchers if w.ready and not w.closed]
+
+        def redrawn(replies: list[Reply]) -> None:
+            replies = replies[len(cont) :]
+            if replies and not replies[0].error:
+                text, self.last_state = render(replies, full=False)
+                for w in ready:
+                    if w.has_room:
+                        w.deliver_snapshot(text, replace=False)
+                        w.dirty = False
+                    else:
+                        w.dirty = True  # a slow watcher gets a later redraw it has room for
+            now = time.monotonic()
+            self._reset_rate(now)
+            self._probe_until = now + self.flow.flood_probe
+            self._set_timer(self.flow.flood_probe, self._end_probe)  # if the pane is quiet
+
+        self.control.command(cont + snapshot_commands(self.target, 0), redrawn)
+
+    def _end_probe(self) -> None:
+        if not self._probe_until:
+            return
+        elapsed = max(time.monotonic() - self._rate_start, 1e-3)
+        rate = self._rate_bytes / elapsed
+        self._probe_until, self._probing = 0.0, False
+        if rate > self.flow.flood_rate:
+            self._pause()
+            return
+        # The flood is over: everyone gets the screen at once (the prompt after a Ctrl-C), then
+        # a full redraw with the history they asked for, whole.
+        self.flooding = False
+        if self._flood_timer is not None:
+            self._flood_timer.cancel()
+            self._flood_timer = None
+        self._reset_rate(time.monotonic())
+        ready = [w for w in self.watchers if w.ready]
+        self._snapshot(ready, full=False, history=0)
+        history = max((w.history for w in self.watchers), default=0)
+        if history:
+            self._snapshot(ready, full=True, history=history)
+
     # -- control-mode callbacks (stream order) --------------------------------------------
 
     def _output(self, data: bytes) -> None:
         self.bytes_out += len(data)
+        self._measure(len(data))
         text = self._decoder.decode(data)
         if not text:
             return
@@ -327,7 +454,7 @@ class PaneStream:
             self._update_reading()
 
     def _notify(self, name: str, args: list[bytes]) -> None:
-        if name == "pause":
+        if name == "pause" and not self.flooding:
             # We stopped reading for too long (should not happen: stalls are handled first);
             # tmux dropped our backlog, so everybody gets a fresh screen.
             assert self.control is not None
@@ -336,9 +463,10 @@ class PaneStream:
                 w.degrade(time.monotonic())
 
     def _exited(self, reason: str) -> None:
-        if self._stall_timer is not None:
-            self._stall_timer.cancel()
-            self._stall_timer = None
+        for timer in (self._stall_timer, self._flood_timer):
+            if timer is not None:
+                timer.cancel()
+        self._stall_timer = self._flood_timer = None
         for w in self.watchers:
             w.end(f"the pane's terminal closed ({reason})")
         self.watchers.clear()

@@ -63,6 +63,7 @@ class PaneInfo:
     session: str
     pane_id: str
     pid: int
+    closed: bool  # the pane's terminal closed (the process is gone or going)
     dead: bool  # exited and reaped, so the status is known
     exit_status: int | None  # the exit code, or 128 + N for death by signal N (as shells say)
     exit_signal: str | None  # "TERM", "KILL", ... when a signal ended it
@@ -166,7 +167,8 @@ def _runs(text: str) -> Iterable[tuple[bool, str]]:
 
 def quote(arg: str) -> str:
     """Quote one argument for a tmux command line (used on the control-mode channel)."""
-    if arg and re.fullmatch(r"[A-Za-z0-9_%@.:=/+,-]+", arg):
+    # Not '%' (a word starting with it is a directive such as %if), '#', '~', '$', '{', ';'.
+    if arg and re.fullmatch(r"[A-Za-z0-9_@.:=/+,-]+", arg):
         return arg
     return "'" + arg.replace("'", "'\\''") + "'"
 
@@ -303,6 +305,15 @@ class TmuxServer:
         """Every session on the private server, by session name. Empty if the server is down."""
         if not self.socket_path.exists():
             return {}
+        panes = await self._list_panes()
+        if any(p.closed and not p.dead for p in panes.values()):
+            # tmux 3.3a can lose the SIGCHLD of a process that dies right after it was started
+            # and then never reaps it. Any other child's exit makes it reap them all.
+            await self.run(["run-shell", "true"], check=False)
+            panes = await self._list_panes()
+        return panes
+
+    async def _list_panes(self) -> dict[str, PaneInfo]:
         argv = ["list-panes", "-a", "-F", _PANE_FORMAT]
         try:
             out = await self.run(argv)
@@ -320,6 +331,7 @@ class TmuxServer:
                 session=f[0],
                 pane_id=f[1],
                 pid=int(f[2] or 0),
+                closed=f[3] == "1",
                 # tmux sees the pty close before it reaps the child; until then it runs.
                 dead=status is not None,
                 exit_status=status,
