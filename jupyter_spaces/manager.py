@@ -83,6 +83,9 @@ class SpaceManager:
     ) -> None:
         self.app = app
         self.log = app.log
+        assert app.serverapp is not None and app.serverapp.web_app is not None
+        # The dict jupyter-server reads ``*_last_activity`` from (the app's own is a copy).
+        self.web_settings: dict[str, Any] = app.serverapp.web_app.settings
         self.root = root_dir
         self.emit = emit
         self.tmux: TmuxServer = app.tmux_server()
@@ -487,11 +490,12 @@ class SpaceManager:
             del self.streams[stream.session]
 
     def touch(self) -> None:
-        """Pane activity counts as server activity (JupyterHub's idle culler reads it)."""
+        """Typing into a pane counts as server activity (JupyterHub's idle culler reads
+        ``*_last_activity`` settings); output counts too, see ``_announce_states``."""
         now = time.monotonic()
         if now - self.last_activity > 5:
             self.last_activity = now
-            self.app.settings["spaces_last_activity"] = datetime.now(timezone.utc)
+            self.web_settings["spaces_last_activity"] = datetime.now(timezone.utc)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -522,6 +526,13 @@ class SpaceManager:
 
     async def _announce_states(self) -> None:
         infos = await self._pane_states()
+        # tmux notes each window's last output: a pane whose program works is server activity.
+        latest = max((i.activity for i in infos.values() if not i.dead), default=0)
+        if latest:
+            seen = datetime.fromtimestamp(latest, timezone.utc)
+            if seen > self.web_settings.get("spaces_last_activity", seen):
+                self.web_settings["spaces_last_activity"] = seen
+            self.web_settings.setdefault("spaces_last_activity", seen)
         for entry in list(self.entries.values()):
             if entry.space is None:
                 continue

@@ -54,10 +54,15 @@ class Watcher:
     completes when the transport has taken it (tornado's ``write_message`` does)."""
 
     def __init__(
-        self, stream: PaneStream, send: Send, on_end: Callable[[str], None] | None = None
+        self,
+        stream: PaneStream,
+        send: Send,
+        history: int,
+        on_end: Callable[[str], None] | None = None,
     ) -> None:
         self.stream = stream
         self._send = send
+        self.history = history  # lines of history this watcher asked for
         self._on_end = on_end
         self.flow = stream.flow
         self.ready = False  # has had its first snapshot
@@ -70,7 +75,6 @@ class Watcher:
         self.lossy_until = 0.0
         self.blocked_since: float | None = None
         self.closed = False
-        self.history = 0  # lines of history this watcher asked for
         self._wake = asyncio.Event()
         self._task = asyncio.ensure_future(self._sender())
 
@@ -112,15 +116,10 @@ class Watcher:
     def has_room(self) -> bool:
         return not self.closed and self.queued < self.flow.queue_limit and self._room() > 0
 
-    def degrade(self, now: float) -> None:
+    def degrade(self) -> None:
         """Stop holding the pane back: drop what is queued and owe a resync."""
-        log.debug(
-            "watcher of %s is lossy after a %.1fs stall",
-            self.stream.session,
-            self.flow.stall_timeout,
-        )
+        log.debug("a watcher of %s is lossy after a stall", self.stream.session)
         self._drop()
-        self.lossy_until = now + self.flow.lossy_recovery
 
     def _drop(self) -> None:
         self.queue.clear()
@@ -245,8 +244,7 @@ class PaneStream:
     ) -> Watcher:
         """A new watcher; its first message is a full snapshot with ``history`` lines;
         ``on_end`` is called if the stream ends while it watches."""
-        w = Watcher(self, send, on_end)
-        w.history = history
+        w = Watcher(self, send, history, on_end)
         self.watchers.append(w)
         self._snapshot([w], full=True, history=history)
         return w
@@ -348,7 +346,7 @@ class PaneStream:
         now = time.monotonic()
         for w in self.watchers:
             if w.blocked_since is not None and now - w.blocked_since >= self.flow.stall_timeout:
-                w.degrade(now)
+                w.degrade()
         self._update_reading()
 
     # -- flood mode -----------------------------------------------------------------------
@@ -408,7 +406,6 @@ class PaneStream:
                 for w in ready:
                     if w.has_room:
                         w.deliver_snapshot(text, replace=False)
-                        w.dirty = False
                     else:
                         w.dirty = True  # a slow watcher gets a later redraw it has room for
             now = time.monotonic()
@@ -436,9 +433,8 @@ class PaneStream:
         self._reset_rate(time.monotonic())
         ready = [w for w in self.watchers if w.ready]
         self._snapshot(ready, full=False, history=0)
-        history = max((w.history for w in self.watchers), default=0)
-        if history:
-            self._snapshot(ready, full=True, history=history)
+        for history in sorted({w.history for w in ready} - {0}):
+            self._snapshot([w for w in ready if w.history == history], full=True, history=history)
 
     # -- control-mode callbacks (stream order) --------------------------------------------
 
@@ -460,7 +456,7 @@ class PaneStream:
             assert self.control is not None
             self.control.command([["refresh-client", "-A", f"{args[0].decode()}:continue"]], None)
             for w in self.watchers:
-                w.degrade(time.monotonic())
+                w.degrade()
 
     def _exited(self, reason: str) -> None:
         for timer in (self._stall_timer, self._flood_timer):
