@@ -145,6 +145,13 @@ class PaneInputHandler(SpacesAPIHandler):
         self.finish()
 
 
+class PaneRestartHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, space_id: str, pane_id: str) -> None:
+        self.reply(await self.manager.restart_pane(space_id, pane_id))
+
+
 class PaneScreenHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
@@ -282,6 +289,7 @@ def route_table() -> list[tuple[str, type]]:
         (rf"{base}/{_ID}/panes", PanesHandler),
         (pane, PaneHandler),
         (rf"{pane}/input", PaneInputHandler),
+        (rf"{pane}/restart", PaneRestartHandler),
         (rf"{pane}/screen", PaneScreenHandler),
         (rf"{pane}/channel", PaneChannelHandler),
     ]

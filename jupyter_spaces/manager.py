@@ -394,6 +394,26 @@ class SpaceManager:
         self.emit({"action": "pane_updated", "space_id": space_id, "pane_id": pane_id})
         return await self.get_pane(space_id, pane_id)
 
+    async def restart_pane(self, space_id: str, pane_id: str) -> dict[str, Any]:
+        """Run the pane's launch command again in the same tmux session (killing what runs)."""
+        async with self._lock(space_id):
+            entry, pane = self._pane(space_id, pane_id)
+            self._writable(entry)
+            self._require_host()
+            assert pane.launch is not None and entry.space is not None
+            cwd = existing_dir(entry.dir, pane.cwd, "cwd")
+            name = session_name(space_id, pane_id)
+            try:
+                if name in await self.tmux.list_panes():
+                    await self.tmux.respawn(name, pane.launch.argv, str(cwd))
+                else:  # the session vanished: start it again
+                    env = self._pane_env(entry.space, pane)
+                    await self.tmux.new_pane(name, pane.launch.argv, str(cwd), env)
+            except TmuxError as e:
+                raise SpacesError(500, f"tmux could not restart the pane: {e}") from None
+        self.emit({"action": "pane_updated", "space_id": space_id, "pane_id": pane_id})
+        return await self.get_pane(space_id, pane_id)
+
     async def delete_pane(self, space_id: str, pane_id: str) -> None:
         async with self._lock(space_id):
             entry, _pane = self._pane(space_id, pane_id)

@@ -155,3 +155,23 @@ async def test_pane_killed_by_a_signal(api, jp_root_dir):
     # Killed at once: tmux 3.3a sometimes loses this child's SIGCHLD; it must still be seen.
     p = await wait_for(exited)
     assert p["exit_code"] == 128 + signal.SIGTERM and p["exit_signal"] == "TERM"
+
+
+async def test_restart_runs_the_launch_command_again(api, jp_root_dir, tmux_dir):
+    import subprocess
+
+    space = await make_space(api, jp_root_dir)
+    argv = ["sh", "-c", "echo started-$$; exec cat"]
+    _, pane = await api("POST", space["id"], "panes", body={"kind": "command", "argv": argv})
+    await wait_for(lambda: _contains(api, space["id"], pane["id"], "started-"))
+    code, again = await api("POST", space["id"], "panes", pane["id"], "restart")
+    assert code == 200 and again["state"] == "running" and again["pid"] != pane["pid"]
+    await wait_for(lambda: _not_running(pane["pid"]))
+    await wait_for(lambda: _contains(api, space["id"], pane["id"], f"started-{again['pid']}"))
+    # A pane whose tmux session vanished is started again too.
+    name = f"jsp_{space['id']}_{pane['id']}"
+    subprocess.run(["tmux", "-S", str(tmux_dir / "s/tmux.sock"), "kill-session", "-t", name])
+    code, third = await api("POST", space["id"], "panes", pane["id"], "restart")
+    assert code == 200 and third["state"] == "running"
+    code, body = await api("POST", space["id"], "panes", "nopane99", "restart")
+    assert code == 404 and body["message"]
