@@ -1,0 +1,215 @@
+"""What the index knows about an agent session, independent of the CLI that wrote it.
+
+Token totals are normalised so that the three CLIs compare: ``input`` is *uncached* input,
+``cache_read`` and ``cache_creation`` are the cached parts, ``output`` includes reasoning/thinking
+tokens (``reasoning`` repeats that subset for display), and ``total`` is
+``input + cache_read + cache_creation + output``. Claude reports those four numbers directly; Codex
+and Gemini report input *including* the cached part, which the parsers subtract.
+
+Times: ``Session.started``/``last_activity`` are POSIX seconds (UTC) so that the index can filter on
+them; ``Message.time`` is the ISO-8601 text the CLI wrote, untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Literal
+
+AgentName = Literal["claude", "codex", "gemini"]
+AGENT_NAMES: tuple[AgentName, ...] = ("claude", "codex", "gemini")
+
+# Message kinds. ``role`` says who produced it ("user", "assistant", "tool", "system").
+USER = "user"  # something a person typed
+ASSISTANT = "assistant"  # model prose
+TOOL_CALL = "tool_call"  # the model asked for a tool; text is "name: brief arguments"
+TOOL_RESULT = "tool_result"  # what the tool answered, truncated
+SUMMARY = "summary"  # compaction summary written by the model, not typed by anyone
+HARNESS = "harness"  # CLI-generated user-role text (slash-command echoes, local output)
+INFO = "info"  # CLI notices, warnings and errors
+
+# Long tool payloads would dominate the full-text index and say little about the conversation.
+TOOL_TEXT_CAP = 1000
+# A pasted log in a prompt is still worth finding, but not megabytes of it.
+MESSAGE_TEXT_CAP = 100_000
+PROMPT_CAP = 500
+TITLE_CAP = 200
+
+
+@dataclass(slots=True)
+class Tokens:
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_creation: int = 0
+    reasoning: int = 0
+    total: int = 0
+
+    def add(self, other: Tokens) -> None:
+        self.input += other.input
+        self.output += other.output
+        self.cache_read += other.cache_read
+        self.cache_creation += other.cache_creation
+        self.reasoning += other.reasoning
+        self.total += other.total
+
+    def as_list(self) -> list[int]:
+        return [
+            self.input,
+            self.output,
+            self.cache_read,
+            self.cache_creation,
+            self.reasoning,
+            self.total,
+        ]
+
+    @classmethod
+    def from_list(cls, values: list[int]) -> Tokens:
+        return cls(*values)
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "input": self.input,
+            "output": self.output,
+            "cache_read": self.cache_read,
+            "cache_creation": self.cache_creation,
+            "reasoning": self.reasoning,
+            "total": self.total,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Tokens:
+        return cls(**{k: int(d.get(k, 0)) for k in cls.__slots__})  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class Message:
+    """One searchable piece of a transcript.
+
+    ``(seq, sub)`` orders messages inside one file: ``seq`` is the record's position, ``sub`` the
+    piece within a record (a Gemini reply carries its text and its tool calls in one record).
+    """
+
+    session_id: str
+    seq: int
+    sub: int
+    role: str
+    kind: str
+    text: str
+    time: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "kind": self.kind,
+            "text": self.text,
+            "time": self.time,
+        }
+
+
+@dataclass
+class Session:
+    """One agent session (a conversation that can, in principle, be resumed).
+
+    ``resumable`` is False for sub-agents, legacy formats and sessions whose directory is unknown;
+    ``resume_reason`` then says why in a sentence (for resumable sessions it may hold a caveat).
+    ``resume_argv`` is to be run with ``cwd=resume_cwd`` (never through a shell).
+    ``meta`` holds CLI-specific extras, e.g. ``project_hash`` (Gemini), ``source`` and
+    ``forked_from_id`` (Codex), ``agent_type`` (Claude sub-agents), ``archived`` (Codex).
+    """
+
+    agent: str
+    id: str
+    title: str | None = None
+    title_source: str | None = None  # custom | ai | summary | thread_name | prompt | command
+    cwd: str | None = None
+    started: float | None = None
+    last_activity: float | None = None
+    first_prompt: str | None = None
+    models: list[str] = field(default_factory=list)
+    message_count: int = 0
+    tokens: Tokens = field(default_factory=Tokens)
+    is_subagent: bool = False
+    parent_id: str | None = None
+    resumable: bool = False
+    resume_reason: str | None = None
+    resume_argv: list[str] | None = None
+    resume_cwd: str | None = None
+    files: list[str] = field(default_factory=list)
+    gone: bool = False
+    format: str = ""
+    version: str | None = None
+    git_branch: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; times as POSIX seconds (see ``to_json`` for ISO text)."""
+        return {
+            "agent": self.agent,
+            "id": self.id,
+            "title": self.title,
+            "title_source": self.title_source,
+            "cwd": self.cwd,
+            "started": self.started,
+            "last_activity": self.last_activity,
+            "first_prompt": self.first_prompt,
+            "models": list(self.models),
+            "message_count": self.message_count,
+            "tokens": self.tokens.to_dict(),
+            "is_subagent": self.is_subagent,
+            "parent_id": self.parent_id,
+            "resumable": self.resumable,
+            "resume_reason": self.resume_reason,
+            "resume_argv": self.resume_argv,
+            "resume_cwd": self.resume_cwd,
+            "files": list(self.files),
+            "gone": self.gone,
+            "format": self.format,
+            "version": self.version,
+            "git_branch": self.git_branch,
+            "meta": dict(self.meta),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """Like ``to_dict`` with ISO-8601 UTC times, for an HTTP answer."""
+        d = self.to_dict()
+        d["started"] = epoch_to_iso(self.started)
+        d["last_activity"] = epoch_to_iso(self.last_activity)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Session:
+        known = {k: v for k, v in d.items() if k in _SESSION_FIELDS}
+        known["tokens"] = Tokens.from_dict(d.get("tokens") or {})
+        return cls(**known)
+
+
+_SESSION_FIELDS = frozenset(Session.__dataclass_fields__)
+
+
+@lru_cache(maxsize=4096)
+def iso_to_epoch(text: str) -> float | None:
+    """POSIX seconds of an ISO-8601 time; naive times are taken as UTC; None if unparsable."""
+    try:
+        # Python 3.10's fromisoformat does not take a "Z" suffix.
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def epoch_to_iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def clean_line(text: str, cap: int) -> str:
+    """One display line: whitespace runs (newlines included) become one space, non-printables go."""
+    out = " ".join(text.split())
+    if not out.isprintable():
+        out = "".join(ch for ch in out if ch.isprintable())
+    return out[:cap]
