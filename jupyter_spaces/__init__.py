@@ -5,6 +5,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyter-spaces"}]
+
+
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .app import SpacesApp
 

@@ -411,6 +411,9 @@ class SpaceManager:
                     await self.tmux.new_pane(name, pane.launch.argv, str(cwd), env)
             except TmuxError as e:
                 raise SpacesError(500, f"tmux could not restart the pane: {e}") from None
+            stream = self.streams.get(name)
+            if stream is not None and stream.alive:
+                stream.redraw()
         self.emit({"action": "pane_updated", "space_id": space_id, "pane_id": pane_id})
         return await self.get_pane(space_id, pane_id)
 

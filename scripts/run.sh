@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's run command: installs tmux (if missing) and the package, then starts the server.
-# Extra arguments go to `jupyter server` (for example --port=9999 or --ServerApp.root_dir=...).
+# The README's run command: installs tmux (if missing) and the package (building the JupyterLab
+# extension with npm), then starts JupyterLab. Extra arguments go to `jupyter lab`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 python -m pip install -q -e .
 extra=()
 [ "$(id -u)" = 0 ] && extra+=(--allow-root)
-exec jupyter server "${extra[@]}" "$@"
+exec jupyter lab "${extra[@]}" "$@"

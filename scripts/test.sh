@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# The README's test command: installs what the tests need, then runs lint, types and tests.
+# The README's test command: installs what the tests need, then runs lint, types, the Python
+# tests, the front end's unit tests and the browser tests (real JupyterLab, headless Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/ensure-tmux.sh
+./scripts/ensure-chromium.sh
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
+(cd labextension && npm ci --no-audit --no-fund)
+# Also builds the JupyterLab extension (hatch-jupyter-builder runs `npm run build`).
 python -m pip install -q -e ".[test]"
 ruff check jupyter_spaces tests benchmarks
 mypy
 python -m pytest "$@"
+(cd labextension && npm test)
+(cd labextension/ui-tests && npm ci --no-audit --no-fund && npm test)

@@ -285,3 +285,18 @@ async def test_ctrl_c_during_a_flood(api, jp_root_dir, jp_ws_fetch, jp_serverapp
     await wait_for(lambda: asyncio.sleep(0, not stream.flooding), timeout=5)
     await ch.send("stdin", "echo calm-$((2+2))\r")
     await ch.until(lambda c: "calm-4" in c.display())
+
+
+async def test_restart_redraws_open_channels(api, jp_root_dir, jp_ws_fetch):
+    argv = ["sh", "-c", "echo run-$$; exec cat"]
+    space_id, pane = await new_pane(api, jp_root_dir, argv)
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"], history=100)
+    await ch.until(lambda c: f"run-{pane['pid']}" in c.display())
+    code, again = await api("POST", space_id, "panes", pane["id"], "restart")
+    assert code == 200
+    # tmux clears the pane without output on a restart; the client gets a full redraw instead
+    # of the new run written over the old screen.
+    await ch.until(lambda c: f"run-{again['pid']}" in c.display())
+    await ch.drain()
+    assert "\x1bc" in "".join(ch.chunks[1:]), "a full redraw after the restart"
+    assert f"run-{pane['pid']}" not in ch.display()

@@ -421,9 +421,7 @@ class ClaudeFormat(AgentFormat):
             yield from walk(root / "projects", lambda n: n.endswith(".jsonl"), 3)
 
     def owns(self, path: str, roots: Sequence[Path]) -> bool:
-        return path.endswith(".jsonl") and any(
-            is_inside(path, str(r / "projects")) for r in roots
-        )
+        return path.endswith(".jsonl") and any(is_inside(path, str(r / "projects")) for r in roots)
 
     def parse_file(
         self, path: str, state: FileState | None, budget: int | None = None
@@ -444,8 +442,10 @@ class ClaudeFormat(AgentFormat):
         # whose content is distinct, so numbers add up.
         def rank(p: Part) -> tuple[bool, int]:
             stem = os.path.basename(p.path)[: -len(".jsonl")]
-            return (stem == p.session.id or stem == "agent-" + p.session.id,
-                    p.session.message_count)
+            return (
+                stem == p.session.id or stem == "agent-" + p.session.id,
+                p.session.message_count,
+            )
 
         primary = max(parts, key=rank)
         s = merge_common(parts, primary)

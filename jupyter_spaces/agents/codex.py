@@ -223,8 +223,15 @@ class _FileParser:
         self.id = first_str(p.get("id"))
         self.started = first_str(p.get("timestamp"), ts)
         self.cwd = first_str(p.get("cwd"))
-        for key in ("cli_version", "originator", "model_provider", "forked_from_id",
-                    "agent_nickname", "agent_role", "parent_thread_id"):
+        for key in (
+            "cli_version",
+            "originator",
+            "model_provider",
+            "forked_from_id",
+            "agent_nickname",
+            "agent_role",
+            "parent_thread_id",
+        ):
             if isinstance(p.get(key), str):
                 self.meta[key] = p[key]
         source = p.get("source")
@@ -408,8 +415,9 @@ class CodexFormat(AgentFormat):
     ) -> list[Path]:
         env = os.environ if env is None else env
         home = Path.home() if home is None else home
-        configured = [Path(p.strip()).expanduser() for p in env.get("CODEX_HOME", "").split(",")
-                      if p.strip()]
+        configured = [
+            Path(p.strip()).expanduser() for p in env.get("CODEX_HOME", "").split(",") if p.strip()
+        ]
         return dedupe_roots(configured or [home / ".codex"])
 
     def iter_files(self, roots: Sequence[Path]) -> Iterator[str]:
@@ -419,8 +427,9 @@ class CodexFormat(AgentFormat):
 
     def title_files(self, roots: Sequence[Path]) -> list[str]:
         """The ``session_index.jsonl`` files that hold thread names."""
-        return [str(r / "session_index.jsonl") for r in roots
-                if (r / "session_index.jsonl").is_file()]
+        return [
+            str(r / "session_index.jsonl") for r in roots if (r / "session_index.jsonl").is_file()
+        ]
 
     def owns(self, path: str, roots: Sequence[Path]) -> bool:
         subdirs = ("sessions", "archived_sessions")
@@ -490,8 +499,12 @@ class CodexFormat(AgentFormat):
         elif not cwd:
             not_resumable(s, "the rollout records no working directory")
         elif s.meta.get("archived"):
-            resumable(s, ["codex", "resume", s.id], cwd,
-                      "archived: whether codex resume finds archived threads is unconfirmed")
+            resumable(
+                s,
+                ["codex", "resume", s.id],
+                cwd,
+                "archived: whether codex resume finds archived threads is unconfirmed",
+            )
         else:
             resumable(s, ["codex", "resume", s.id], cwd)
         return s, {primary.path}

@@ -290,8 +290,10 @@ class _FileParser:
         nested = os.path.basename(os.path.dirname(os.path.dirname(self.path))) == "chats"
         s.is_subagent = self.kind == "subagent" or nested
         s.parent_id = chats_sub if nested else None
-        project_dir = os.path.dirname(os.path.dirname(self.path)) if not nested else (
-            os.path.dirname(os.path.dirname(os.path.dirname(self.path)))
+        project_dir = (
+            os.path.dirname(os.path.dirname(self.path))
+            if not nested
+            else (os.path.dirname(os.path.dirname(os.path.dirname(self.path))))
         )
         s.cwd = project_root(project_dir)
         if self.project_hash:
@@ -394,7 +396,8 @@ class GeminiFormat(AgentFormat):
                             yield e.path
                         elif e.is_dir(follow_symlinks=False):
                             yield from (
-                                s.path for s in os.scandir(e.path)
+                                s.path
+                                for s in os.scandir(e.path)
                                 if s.name.endswith(".jsonl") and s.is_file()
                             )
                     except OSError:
@@ -404,8 +407,7 @@ class GeminiFormat(AgentFormat):
         parent = os.path.dirname(path)
         name = os.path.basename(path)
         direct = os.path.basename(parent) == "chats" and _is_chat(name)
-        nested = (os.path.basename(os.path.dirname(parent)) == "chats"
-                  and name.endswith(".jsonl"))
+        nested = os.path.basename(os.path.dirname(parent)) == "chats" and name.endswith(".jsonl")
         return (direct or nested) and any(is_inside(path, str(r / "tmp")) for r in roots)
 
     def parse_file(
@@ -436,8 +438,10 @@ class GeminiFormat(AgentFormat):
 
     def merge(self, parts: list[Part]) -> tuple[Session, set[str]]:
         # A resumed legacy .json continues as a .jsonl with the same id: the later one counts.
-        primary = max(parts, key=lambda p: (not p.gone, p.session.last_activity or 0.0,
-                                            p.path.endswith(".jsonl")))
+        primary = max(
+            parts,
+            key=lambda p: (not p.gone, p.session.last_activity or 0.0, p.path.endswith(".jsonl")),
+        )
         s = merge_common(parts, primary)
         self.fill_resume(s)
         return s, {primary.path}

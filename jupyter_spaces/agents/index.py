@@ -227,8 +227,9 @@ class SessionIndex:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             # Each thread has its own connection; close() may run on another thread.
-            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False,
-                                   isolation_level=None)
+            conn = sqlite3.connect(
+                self.path, timeout=30, check_same_thread=False, isolation_level=None
+            )
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA temp_store = MEMORY")
@@ -290,8 +291,11 @@ class SessionIndex:
             try:
                 for agent in agents:
                     fmt = FORMATS[agent]
-                    rts = ([Path(p) for p in roots[agent]] if roots and agent in roots
-                           else self.roots(agent))
+                    rts = (
+                        [Path(p) for p in roots[agent]]
+                        if roots and agent in roots
+                        else self.roots(agent)
+                    )
                     self._sync_agent(conn, fmt, rts, stats, batch)
                 self._finish(conn, batch, stats)
                 conn.execute("COMMIT")
@@ -327,12 +331,16 @@ class SessionIndex:
         return stats
 
     def _known(self, conn: sqlite3.Connection, path: str, agent: str) -> bool:
-        return conn.execute(
-            "SELECT 1 FROM files WHERE path = ? AND agent = ?", (path, agent)
-        ).fetchone() is not None
+        return (
+            conn.execute(
+                "SELECT 1 FROM files WHERE path = ? AND agent = ?", (path, agent)
+            ).fetchone()
+            is not None
+        )
 
-    def _sync_one(self, conn: sqlite3.Connection, fmt: AgentFormat, path: str, stats: SyncStats,
-                  batch: _Batch) -> None:
+    def _sync_one(
+        self, conn: sqlite3.Connection, fmt: AgentFormat, path: str, stats: SyncStats, batch: _Batch
+    ) -> None:
         row = conn.execute(
             "SELECT id, dev, ino, size, mtime_ns, offset, state, gone FROM files WHERE path = ?",
             (path,),
@@ -347,8 +355,14 @@ class SessionIndex:
         if not _unchanged(row, st):
             self._parse(conn, fmt, path, st, row, stats, batch)
 
-    def _sync_agent(self, conn: sqlite3.Connection, fmt: AgentFormat, rts: list[Path],
-                    stats: SyncStats, batch: _Batch) -> None:
+    def _sync_agent(
+        self,
+        conn: sqlite3.Connection,
+        fmt: AgentFormat,
+        rts: list[Path],
+        stats: SyncStats,
+        batch: _Batch,
+    ) -> None:
         known: dict[str, tuple[Any, ...]] = {
             r[0]: r[1:]
             for r in conn.execute(
@@ -376,14 +390,27 @@ class SessionIndex:
             for path in fmt.title_files(rts):
                 self._sync_titles(conn, path, stats, batch)
 
-    def _parse(self, conn: sqlite3.Connection, fmt: AgentFormat, path: str, st: os.stat_result,
-               row: tuple[Any, ...] | None, stats: SyncStats, batch: _Batch) -> None:
+    def _parse(
+        self,
+        conn: sqlite3.Connection,
+        fmt: AgentFormat,
+        path: str,
+        st: os.stat_result,
+        row: tuple[Any, ...] | None,
+        stats: SyncStats,
+        batch: _Batch,
+    ) -> None:
         """Parse ``path`` (``row``: id, dev, ino, size, mtime_ns, offset, state, gone) in steps
         of at most PARSE_STEP bytes, each applied (and possibly committed) before the next."""
         file_id: int | None = row[0] if row is not None else None
         state: FileState | None = None
-        if (row is not None and row[6] and row[1] == st.st_dev and row[2] == st.st_ino
-                and st.st_size >= row[5]):
+        if (
+            row is not None
+            and row[6]
+            and row[1] == st.st_dev
+            and row[2] == st.st_ino
+            and st.st_size >= row[5]
+        ):
             state = FileState.loads(row[6])
         parsed = False
         while True:
@@ -401,8 +428,9 @@ class SessionIndex:
             parsed = True
             stats.bytes_read += res.bytes_read
             stats.malformed_lines += res.malformed
-            file_id = self._store_file(conn, fmt.name, path, st, file_id, res.state, None,
-                                       complete=res.complete)
+            file_id = self._store_file(
+                conn, fmt.name, path, st, file_id, res.state, None, complete=res.complete
+            )
             self._apply(conn, fmt.name, file_id, st, res, batch)
             self._maybe_commit(conn, batch, stats)
             if res.complete:
@@ -417,14 +445,30 @@ class SessionIndex:
             conn.execute("BEGIN IMMEDIATE")
             batch.started = time.monotonic()
 
-    def _store_file(self, conn: sqlite3.Connection, agent: str, path: str, st: os.stat_result,
-                    file_id: int | None, state: FileState | None, error: str | None,
-                    role: str = "transcript", complete: bool = True) -> int:
+    def _store_file(
+        self,
+        conn: sqlite3.Connection,
+        agent: str,
+        path: str,
+        st: os.stat_result,
+        file_id: int | None,
+        state: FileState | None,
+        error: str | None,
+        role: str = "transcript",
+        complete: bool = True,
+    ) -> int:
         # A file read only partly (a commit between steps) must not look up to date if the
         # process stops before the next step: no mtime, so the next sync continues it.
-        values = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns if complete else None,
-                  state.offset if state else 0, state.malformed if state else 0,
-                  state.dumps() if state else None, error)
+        values = (
+            st.st_dev,
+            st.st_ino,
+            st.st_size,
+            st.st_mtime_ns if complete else None,
+            state.offset if state else 0,
+            state.malformed if state else 0,
+            state.dumps() if state else None,
+            error,
+        )
         if file_id is None:
             cur = conn.execute(
                 "INSERT INTO files(path, agent, role, dev, ino, size, mtime_ns, offset, "
@@ -440,8 +484,15 @@ class SessionIndex:
         )
         return file_id
 
-    def _apply(self, conn: sqlite3.Connection, agent: str, file_id: int, st: os.stat_result,
-               res: ParseResult, batch: _Batch) -> None:
+    def _apply(
+        self,
+        conn: sqlite3.Connection,
+        agent: str,
+        file_id: int,
+        st: os.stat_result,
+        res: ParseResult,
+        batch: _Batch,
+    ) -> None:
         if res.reset:
             old = conn.execute(
                 "SELECT pid, session_id FROM parts WHERE file_id = ?", (file_id,)
@@ -464,30 +515,38 @@ class SessionIndex:
                 "INSERT INTO parts(file_id, sid, session_id, data) VALUES (?,?,?,?) "
                 "ON CONFLICT(file_id, session_id) DO UPDATE SET data = excluded.data, "
                 "sid = excluded.sid RETURNING pid, next_n",
-                (file_id, self._sid(conn, agent, session_id), session_id,
-                 json.dumps(s.to_dict(), separators=(",", ":"))),
+                (
+                    file_id,
+                    self._sid(conn, agent, session_id),
+                    session_id,
+                    json.dumps(s.to_dict(), separators=(",", ":")),
+                ),
             ).fetchone()
             batch.touched.add((agent, session_id))
         for session_id, seq in res.truncate.items():
-            conn.execute("DELETE FROM messages WHERE pid = ? AND seq >= ?",
-                         (pids[session_id], seq))
+            conn.execute("DELETE FROM messages WHERE pid = ? AND seq >= ?", (pids[session_id], seq))
         for session_id, seqs in res.replaced.items():
-            conn.executemany("DELETE FROM messages WHERE pid = ? AND seq = ?",
-                             [(pids[session_id], q) for q in seqs])
+            conn.executemany(
+                "DELETE FROM messages WHERE pid = ? AND seq = ?",
+                [(pids[session_id], q) for q in seqs],
+            )
         rows = []
         for m in res.messages:
             pid = pids[m.session_id]
             n = next_n[m.session_id]
             next_n[m.session_id] = n + 1
-            rows.append(((pid << PART_SHIFT) + n, pid, m.seq, m.sub, m.role, m.kind, m.time,
-                         m.text))
+            rows.append(
+                ((pid << PART_SHIFT) + n, pid, m.seq, m.sub, m.role, m.kind, m.time, m.text)
+            )
         conn.executemany(
             "INSERT INTO messages(mid, pid, seq, sub, role, kind, time, text) "
             "VALUES (?,?,?,?,?,?,?,?)",
             rows,
         )
-        conn.executemany("UPDATE parts SET next_n = ? WHERE pid = ?",
-                         [(next_n[s], pids[s]) for s in {m.session_id for m in res.messages}])
+        conn.executemany(
+            "UPDATE parts SET next_n = ? WHERE pid = ?",
+            [(next_n[s], pids[s]) for s in {m.session_id for m in res.messages}],
+        )
 
     def _sid(self, conn: sqlite3.Connection, agent: str, session_id: str) -> int:
         row = conn.execute(
@@ -497,8 +556,9 @@ class SessionIndex:
         ).fetchone()
         return int(row[0])
 
-    def _mark_gone(self, conn: sqlite3.Connection, file_id: int, stats: SyncStats,
-                   batch: _Batch) -> None:
+    def _mark_gone(
+        self, conn: sqlite3.Connection, file_id: int, stats: SyncStats, batch: _Batch
+    ) -> None:
         conn.execute("UPDATE files SET gone = 1 WHERE id = ?", (file_id,))
         stats.files_gone += 1
         agent = conn.execute("SELECT agent FROM files WHERE id = ?", (file_id,)).fetchone()[0]
@@ -507,8 +567,9 @@ class SessionIndex:
             for r in conn.execute("SELECT session_id FROM parts WHERE file_id = ?", (file_id,))
         )
 
-    def _sync_titles(self, conn: sqlite3.Connection, path: str, stats: SyncStats,
-                     batch: _Batch) -> None:
+    def _sync_titles(
+        self, conn: sqlite3.Connection, path: str, stats: SyncStats, batch: _Batch
+    ) -> None:
         row = conn.execute(
             "SELECT id, dev, ino, size, mtime_ns, offset, state, gone FROM files WHERE path = ?",
             (path,),
@@ -518,8 +579,12 @@ class SessionIndex:
         except OSError:
             return
         stats.files_seen += 1
-        if row is not None and tuple(row[1:5]) == (st.st_dev, st.st_ino, st.st_size,
-                                                   st.st_mtime_ns):
+        if row is not None and tuple(row[1:5]) == (
+            st.st_dev,
+            st.st_ino,
+            st.st_size,
+            st.st_mtime_ns,
+        ):
             return
         offset = row[5] if row is not None and row[2] == st.st_ino and st.st_size >= row[5] else 0
         try:
@@ -529,8 +594,9 @@ class SessionIndex:
         stats.files_parsed += 1
         stats.bytes_read += read
         stats.malformed_lines += bad
-        self._store_file(conn, "codex", path, st, row[0] if row else None, FileState(offset, bad),
-                         None, "titles")
+        self._store_file(
+            conn, "codex", path, st, row[0] if row else None, FileState(offset, bad), None, "titles"
+        )
         conn.executemany(
             "INSERT INTO titles(agent, id, title) VALUES ('codex', ?, ?) "
             "ON CONFLICT(agent, id) DO UPDATE SET title = excluded.title",
@@ -566,8 +632,9 @@ class SessionIndex:
         for session_id in self._learn_hash_roots(conn):
             stats.sessions_updated += self._merge(conn, "gemini", session_id, parent_ids)
 
-    def _merge(self, conn: sqlite3.Connection, agent: str, session_id: str,
-               parent_ids: dict[str, set[str]]) -> int:
+    def _merge(
+        self, conn: sqlite3.Connection, agent: str, session_id: str, parent_ids: dict[str, set[str]]
+    ) -> int:
         rows = conn.execute(
             "SELECT p.pid, p.data, f.path, f.gone, f.state, s.sid FROM parts p "
             "JOIN files f ON f.id = p.file_id JOIN sessions s ON s.sid = p.sid "
@@ -581,8 +648,9 @@ class SessionIndex:
         parts = [Part(Session.from_dict(json.loads(r[1])), r[2], bool(r[3])) for r in rows]
         s, active = fmt.merge(parts)
         if agent == "codex":
-            t = conn.execute("SELECT title FROM titles WHERE agent = 'codex' AND id = ?",
-                             (session_id,)).fetchone()
+            t = conn.execute(
+                "SELECT title FROM titles WHERE agent = 'codex' AND id = ?", (session_id,)
+            ).fetchone()
             if t is not None and t[0].strip():
                 s.title, s.title_source = t[0], "thread_name"
         elif agent == "claude" and s.is_subagent and s.parent_id:
@@ -599,13 +667,22 @@ class SessionIndex:
             if isinstance(h, str) and h in self._hash_roots:
                 s.cwd = self._hash_roots[h]
                 gemini.FORMAT.fill_resume(s)
-        conn.executemany("UPDATE parts SET active = ? WHERE pid = ?",
-                         [(r[2] in active, r[0]) for r in rows])
+        conn.executemany(
+            "UPDATE parts SET active = ? WHERE pid = ?", [(r[2] in active, r[0]) for r in rows]
+        )
         conn.execute(
             "UPDATE sessions SET cwd=?, started=?, last_activity=?, is_subagent=?, parent_id=?, "
             "gone=?, data=? WHERE sid=?",
-            (s.cwd, s.started, s.last_activity, s.is_subagent, s.parent_id, s.gone,
-             json.dumps(s.to_dict(), separators=(",", ":")), rows[0][5]),
+            (
+                s.cwd,
+                s.started,
+                s.last_activity,
+                s.is_subagent,
+                s.parent_id,
+                s.gone,
+                json.dumps(s.to_dict(), separators=(",", ":")),
+                rows[0][5],
+            ),
         )
         return 1
 
@@ -642,25 +719,40 @@ class SessionIndex:
     # -- reading -------------------------------------------------------------------------------
 
     def get(self, agent: str, session_id: str) -> Session | None:
-        row = self._conn().execute(
-            "SELECT data FROM sessions WHERE agent = ? AND id = ? AND data != '{}'",
-            (agent, session_id),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT data FROM sessions WHERE agent = ? AND id = ? AND data != '{}'",
+                (agent, session_id),
+            )
+            .fetchone()
+        )
         return Session.from_dict(json.loads(row[0])) if row else None
 
-    def messages(self, agent: str, session_id: str, limit: int = 200,
-                 offset: int = 0) -> list[Message]:
+    def messages(
+        self, agent: str, session_id: str, limit: int = 200, offset: int = 0
+    ) -> list[Message]:
         """The session's messages in transcript order (only the files that count for it)."""
-        rows = self._conn().execute(
-            "SELECT p.session_id, m.seq, m.sub, m.role, m.kind, m.text, m.time FROM sessions s "
-            "JOIN parts p ON p.sid = s.sid AND p.active = 1 JOIN messages m ON m.pid = p.pid "
-            "WHERE s.agent = ? AND s.id = ? ORDER BY p.pid, m.seq, m.sub LIMIT ? OFFSET ?",
-            (agent, session_id, limit, offset),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT p.session_id, m.seq, m.sub, m.role, m.kind, m.text, m.time FROM sessions s "
+                "JOIN parts p ON p.sid = s.sid AND p.active = 1 JOIN messages m ON m.pid = p.pid "
+                "WHERE s.agent = ? AND s.id = ? ORDER BY p.pid, m.seq, m.sub LIMIT ? OFFSET ?",
+                (agent, session_id, limit, offset),
+            )
+            .fetchall()
+        )
         return [Message(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
-    def sessions_under(self, directory: str | Path, *, agent: str | None = None,
-                       subagents: bool = False, limit: int = 1000) -> list[Session]:
+    def sessions_under(
+        self,
+        directory: str | Path,
+        *,
+        agent: str | None = None,
+        subagents: bool = False,
+        limit: int = 1000,
+    ) -> list[Session]:
         """Sessions whose cwd is ``directory`` or inside it, most recent first."""
         base = os.path.normpath(os.path.abspath(directory)).rstrip(os.sep)
         # Range on the cwd index: everything that starts with "<base>/" sorts below "<base>0".
@@ -671,11 +763,15 @@ class SessionIndex:
             args.append(agent)
         if not subagents:
             where.append("s.is_subagent = 0")
-        rows = self._conn().execute(
-            f"SELECT s.data FROM sessions s WHERE {' AND '.join(where)} AND s.data != '{{}}' "
-            "ORDER BY s.last_activity DESC LIMIT ?",
-            (*args, limit),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT s.data FROM sessions s WHERE {' AND '.join(where)} AND s.data != '{{}}' "
+                "ORDER BY s.last_activity DESC LIMIT ?",
+                (*args, limit),
+            )
+            .fetchall()
+        )
         return [Session.from_dict(json.loads(r[0])) for r in rows]
 
     def search(
@@ -733,8 +829,7 @@ class SessionIndex:
             ).fetchall()
             return [SearchHit(Session.from_dict(json.loads(r[0]))) for r in rows]
         # Relevance = how many messages match (bm25 would score every hit of a common word).
-        by = ("best.n DESC, s.last_activity DESC" if order == "relevance"
-              else "s.last_activity DESC")
+        by = "best.n DESC, s.last_activity DESC" if order == "relevance" else "s.last_activity DESC"
         sql = (
             "WITH hits AS (SELECT rowid >> ? AS pid, COUNT(*) AS n, MAX(rowid) AS mid"
             "  FROM messages_fts WHERE messages_fts MATCH ? GROUP BY 1),"
@@ -749,33 +844,52 @@ class SessionIndex:
             # Snippets of the chosen messages (each session's latest match) in one pass over the
             # hits: a "rowid = ?" lookup per message would rebuild a prefix query's hit list
             # every time.
-            snippets = dict(conn.execute(
-                "SELECT mid, s FROM (SELECT rowid AS mid, CASE WHEN rowid IN "
-                "(SELECT value FROM json_each(?)) THEN snippet(messages_fts, 0, ?, ?, '…', 16) "
-                "END AS s FROM messages_fts WHERE messages_fts MATCH ?) WHERE s IS NOT NULL",
-                (json.dumps([r[2] for r in rows]), _HL_OPEN, _HL_CLOSE, match),
-            ).fetchall()) if rows else {}
+            snippets = (
+                dict(
+                    conn.execute(
+                        "SELECT mid, s FROM (SELECT rowid AS mid, CASE WHEN rowid IN "
+                        "(SELECT value FROM json_each(?)) "
+                        "THEN snippet(messages_fts, 0, ?, ?, '…', 16) "
+                        "END AS s FROM messages_fts WHERE messages_fts MATCH ?) "
+                        "WHERE s IS NOT NULL",
+                        (json.dumps([r[2] for r in rows]), _HL_OPEN, _HL_CLOSE, match),
+                    ).fetchall()
+                )
+                if rows
+                else {}
+            )
         except sqlite3.OperationalError as e:
             # Expected only with ``raw``; quoted terms are always valid FTS5.
             raise SearchQueryError(f"bad full-text query {q!r}: {e}") from e
         return [
-            SearchHit(Session.from_dict(json.loads(data)), snippet=_highlight(snippets[mid])
-                      if mid in snippets else None, matches=n)
+            SearchHit(
+                Session.from_dict(json.loads(data)),
+                snippet=_highlight(snippets[mid]) if mid in snippets else None,
+                matches=n,
+            )
             for data, n, mid in rows
         ]
+
 
 def _unchanged(row: tuple[Any, ...] | None, st: os.stat_result) -> bool:
     """Whether a ``files`` row (id, dev, ino, size, mtime_ns, offset, state, gone) still
     describes the file."""
-    return (row is not None and not row[7] and row[1] == st.st_dev and row[2] == st.st_ino
-            and row[3] == st.st_size and row[4] == st.st_mtime_ns)
+    return (
+        row is not None
+        and not row[7]
+        and row[1] == st.st_dev
+        and row[2] == st.st_ino
+        and row[3] == st.st_size
+        and row[4] == st.st_mtime_ns
+    )
 
 
 def _highlight(snippet: str) -> str:
-    return (html.escape(snippet, quote=False)
-            .replace(_HL_OPEN, "<mark>").replace(_HL_CLOSE, "</mark>"))
+    return (
+        html.escape(snippet, quote=False).replace(_HL_OPEN, "<mark>").replace(_HL_CLOSE, "</mark>")
+    )
 
 
 def _chunks(items: list[str], n: int) -> Iterable[list[str]]:
     for i in range(0, len(items), n):
-        yield items[i:i + n]
+        yield items[i : i + n]

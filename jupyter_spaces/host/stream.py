@@ -249,6 +249,12 @@ class PaneStream:
         self._snapshot([w], full=True, history=history)
         return w
 
+    def redraw(self) -> None:
+        """A full redraw for every watcher (after a restart tmux clears the pane silently)."""
+        ready = [w for w in self.watchers if w.ready and not w.closed]
+        for history in sorted({w.history for w in ready}):
+            self._snapshot([w for w in ready if w.history == history], full=True, history=history)
+
     def detach(self, w: Watcher) -> None:
         w.close()
         if w in self.watchers:
@@ -433,8 +439,8 @@ class PaneStream:
         self._reset_rate(time.monotonic())
         ready = [w for w in self.watchers if w.ready]
         self._snapshot(ready, full=False, history=0)
-        for history in sorted({w.history for w in ready} - {0}):
-            self._snapshot([w for w in ready if w.history == history], full=True, history=history)
+        if any(w.history for w in ready):
+            self.redraw()
 
     # -- control-mode callbacks (stream order) --------------------------------------------
 

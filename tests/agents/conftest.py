@@ -19,7 +19,8 @@ def roots(tmp_path: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def index(tmp_path: Path, roots: dict[str, Path]) -> Iterator[SessionIndex]:
-    idx = SessionIndex(tmp_path / "index" / "sessions.sqlite",
-                       roots={a: [p] for a, p in roots.items()})
+    idx = SessionIndex(
+        tmp_path / "index" / "sessions.sqlite", roots={a: [p] for a, p in roots.items()}
+    )
     yield idx
     idx.close()

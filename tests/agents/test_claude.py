@@ -28,19 +28,22 @@ def main_file(root: Path, sid: str = SID) -> Path:
 
 
 def test_metadata_first_prompt_and_title_precedence(tmp_path: Path) -> None:
-    p = write_lines(main_file(tmp_path), [
-        {"type": "summary", "summary": "Legacy summary", "leafUuid": "x"},
-        c_user(SID, "<local-command-caveat>Caveat: ...</local-command-caveat>", 0, isMeta=True),
-        c_user(SID, "<command-name>/model</command-name><command-args>opus</command-args>", 1),
-        c_user(SID, "Summary of the earlier conversation", 2, isCompactSummary=True),
-        c_user(SID, "[Request interrupted by user]", 3),
-        c_user(SID, [text("Add a --dry-run\n  flag to deploy.sh")], 4),
-        c_assistant(SID, "msg_1", text("Reading it."), 5),
-        c_assistant(SID, "msg_2", text("Done."), 6, model="claude-opus-4-1"),
-        c_user(SID, tool_result("#!/bin/sh"), 7),
-        {"type": "ai-title", "aiTitle": "First AI title", "sessionId": SID},
-        {"type": "ai-title", "aiTitle": "Dry-run flag for deploy", "sessionId": SID},
-    ])
+    p = write_lines(
+        main_file(tmp_path),
+        [
+            {"type": "summary", "summary": "Legacy summary", "leafUuid": "x"},
+            c_user(SID, "<local-command-caveat>Caveat: ...</local-command-caveat>", 0, isMeta=True),
+            c_user(SID, "<command-name>/model</command-name><command-args>opus</command-args>", 1),
+            c_user(SID, "Summary of the earlier conversation", 2, isCompactSummary=True),
+            c_user(SID, "[Request interrupted by user]", 3),
+            c_user(SID, [text("Add a --dry-run\n  flag to deploy.sh")], 4),
+            c_assistant(SID, "msg_1", text("Reading it."), 5),
+            c_assistant(SID, "msg_2", text("Done."), 6, model="claude-opus-4-1"),
+            c_user(SID, tool_result("#!/bin/sh"), 7),
+            {"type": "ai-title", "aiTitle": "First AI title", "sessionId": SID},
+            {"type": "ai-title", "aiTitle": "Dry-run flag for deploy", "sessionId": SID},
+        ],
+    )
     r = FORMAT.parse_file(str(p), None)
     s = r.sessions[SID]
     assert s.first_prompt == "Add a --dry-run flag to deploy.sh"
@@ -62,29 +65,41 @@ def test_metadata_first_prompt_and_title_precedence(tmp_path: Path) -> None:
 
 
 def test_title_falls_back_to_summary_prompt_and_slash_command(tmp_path: Path) -> None:
-    p = write_lines(main_file(tmp_path), [
-        c_user(SID, "<command-name>/init</command-name>\n<command-args></command-args>", 0),
-    ])
+    p = write_lines(
+        main_file(tmp_path),
+        [
+            c_user(SID, "<command-name>/init</command-name>\n<command-args></command-args>", 0),
+        ],
+    )
     s = FORMAT.parse_file(str(p), None).sessions[SID]
     assert (s.title, s.title_source, s.first_prompt) == ("/init", "command", None)
-    p.write_text(line({"type": "summary", "summary": "Old title", "leafUuid": "u"})
-                 + line(c_user(SID, "hello", 1)))
+    p.write_text(
+        line({"type": "summary", "summary": "Old title", "leafUuid": "u"})
+        + line(c_user(SID, "hello", 1))
+    )
     s = FORMAT.parse_file(str(p), None).sessions[SID]
     assert (s.title, s.title_source) == ("Old title", "summary")
 
 
 def test_content_block_repeats_count_usage_once(tmp_path: Path) -> None:
-    u1 = {"input_tokens": 3, "cache_creation_input_tokens": 100,
-          "cache_read_input_tokens": 1000, "output_tokens": 1}
+    u1 = {
+        "input_tokens": 3,
+        "cache_creation_input_tokens": 100,
+        "cache_read_input_tokens": 1000,
+        "output_tokens": 1,
+    }
     u_final = {**u1, "output_tokens": 40}
-    p = write_lines(main_file(tmp_path), [
-        c_user(SID, "go", 0),
-        c_assistant(SID, "msg_A", {"type": "thinking", "thinking": "hm"}, 1, usage=u1),
-        c_assistant(SID, "msg_A", text("Let me look."), 2, usage=u1),
-        c_assistant(SID, "msg_A", tool_use("Read", {"file_path": "/a"}), 3, usage=u_final),
-        c_user(SID, tool_result("x"), 4),
-        c_assistant(SID, "msg_B", text("ok"), 5, usage={"input_tokens": 1, "output_tokens": 2}),
-    ])
+    p = write_lines(
+        main_file(tmp_path),
+        [
+            c_user(SID, "go", 0),
+            c_assistant(SID, "msg_A", {"type": "thinking", "thinking": "hm"}, 1, usage=u1),
+            c_assistant(SID, "msg_A", text("Let me look."), 2, usage=u1),
+            c_assistant(SID, "msg_A", tool_use("Read", {"file_path": "/a"}), 3, usage=u_final),
+            c_user(SID, tool_result("x"), 4),
+            c_assistant(SID, "msg_B", text("ok"), 5, usage={"input_tokens": 1, "output_tokens": 2}),
+        ],
+    )
     r = FORMAT.parse_file(str(p), None)
     t = r.sessions[SID].tokens
     # msg_A counted once with its last line's usage; msg_B once.
@@ -93,8 +108,18 @@ def test_content_block_repeats_count_usage_once(tmp_path: Path) -> None:
     assert r.sessions[SID].message_count == 3
 
     # The next block of msg_B arrives in a later append: still one response.
-    append(p, line(c_assistant(SID, "msg_B", tool_use("Bash", {"command": "ls"}), 6,
-                               usage={"input_tokens": 1, "output_tokens": 9})))
+    append(
+        p,
+        line(
+            c_assistant(
+                SID,
+                "msg_B",
+                tool_use("Bash", {"command": "ls"}),
+                6,
+                usage={"input_tokens": 1, "output_tokens": 9},
+            )
+        ),
+    )
     r2 = FORMAT.parse_file(str(p), r.state)
     t2 = r2.sessions[SID].tokens
     assert (t2.input, t2.output) == (4, 49)
@@ -141,11 +166,14 @@ def test_malformed_lines_are_skipped_and_counted(tmp_path: Path) -> None:
 
 
 def test_inline_sidechain_counts_tokens_but_is_not_the_conversation(tmp_path: Path) -> None:
-    p = write_lines(main_file(tmp_path), [
-        c_user(SID, "Task for the sub-agent", 0, isSidechain=True),
-        c_assistant(SID, "msg_side", text("side work"), 1, isSidechain=True),
-        c_user(SID, "the real prompt", 2),
-    ])
+    p = write_lines(
+        main_file(tmp_path),
+        [
+            c_user(SID, "Task for the sub-agent", 0, isSidechain=True),
+            c_assistant(SID, "msg_side", text("side work"), 1, isSidechain=True),
+            c_user(SID, "the real prompt", 2),
+        ],
+    )
     r = FORMAT.parse_file(str(p), None)
     s = r.sessions[SID]
     assert s.first_prompt == "the real prompt"
@@ -155,11 +183,14 @@ def test_inline_sidechain_counts_tokens_but_is_not_the_conversation(tmp_path: Pa
 
 
 def test_records_of_another_session_in_one_file_are_grouped_by_session_id(tmp_path: Path) -> None:
-    p = write_lines(main_file(tmp_path), [
-        c_user(SID, "one", 0),
-        c_user(SID2, "two", 1),
-        c_assistant(SID2, "m2", text("reply two"), 2),
-    ])
+    p = write_lines(
+        main_file(tmp_path),
+        [
+            c_user(SID, "one", 0),
+            c_user(SID2, "two", 1),
+            c_assistant(SID2, "m2", text("reply two"), 2),
+        ],
+    )
     r = FORMAT.parse_file(str(p), None)
     assert set(r.sessions) == {SID, SID2}
     assert r.sessions[SID2].message_count == 2
@@ -168,25 +199,53 @@ def test_records_of_another_session_in_one_file_are_grouped_by_session_id(tmp_pa
 
 def test_subagents_new_and_legacy_layout(index: SessionIndex, roots: dict[str, Path]) -> None:
     root = roots["claude"]
-    shared = {"input_tokens": 5, "cache_creation_input_tokens": 0,
-              "cache_read_input_tokens": 50_000, "output_tokens": 7}
-    write_lines(main_file(root), [
-        c_user(SID, "parent prompt", 0),
-        c_assistant(SID, "msg_parent", text("spawning"), 1, usage=shared),
-    ])
+    shared = {
+        "input_tokens": 5,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 50_000,
+        "output_tokens": 7,
+    }
+    write_lines(
+        main_file(root),
+        [
+            c_user(SID, "parent prompt", 0),
+            c_assistant(SID, "msg_parent", text("spawning"), 1, usage=shared),
+        ],
+    )
     sub = claude_project(root, CWD) / SID / "subagents" / "agent-a1b2c3.jsonl"
-    write_lines(sub, [
-        # The replayed parent response (same id, other requestId) must not count twice.
-        c_assistant(SID, "msg_parent", text("spawning"), 1, usage=shared, isSidechain=True,
-                    agentId="a1b2c3", request_id="req_other"),
-        c_user(SID, "Find the deploy script", 2, isSidechain=True, agentId="a1b2c3"),
-        c_assistant(SID, "msg_sub", text("found it"), 3, isSidechain=True, agentId="a1b2c3",
-                    usage={"input_tokens": 1, "output_tokens": 2}),
-    ])
+    write_lines(
+        sub,
+        [
+            # The replayed parent response (same id, other requestId) must not count twice.
+            c_assistant(
+                SID,
+                "msg_parent",
+                text("spawning"),
+                1,
+                usage=shared,
+                isSidechain=True,
+                agentId="a1b2c3",
+                request_id="req_other",
+            ),
+            c_user(SID, "Find the deploy script", 2, isSidechain=True, agentId="a1b2c3"),
+            c_assistant(
+                SID,
+                "msg_sub",
+                text("found it"),
+                3,
+                isSidechain=True,
+                agentId="a1b2c3",
+                usage={"input_tokens": 1, "output_tokens": 2},
+            ),
+        ],
+    )
     sub.with_name("agent-a1b2c3.meta.json").write_text(json.dumps({"agentType": "Explore"}))
-    write_lines(claude_project(root, CWD) / "agent-ffee01.jsonl", [
-        c_user(SID, "legacy sub task", 4, isSidechain=True, agentId="ffee01"),
-    ])
+    write_lines(
+        claude_project(root, CWD) / "agent-ffee01.jsonl",
+        [
+            c_user(SID, "legacy sub task", 4, isSidechain=True, agentId="ffee01"),
+        ],
+    )
     stats = index.sync()
     assert stats.files_parsed == 3
 
@@ -213,13 +272,16 @@ def test_subagent_parsed_before_its_parent_is_deduplicated(
     root = roots["claude"]
     shared = {"input_tokens": 5, "cache_read_input_tokens": 900, "output_tokens": 7}
     sub = claude_project(root, CWD) / SID / "subagents" / "agent-b2.jsonl"
-    write_lines(sub, [c_assistant(SID, "msg_p", text("x"), 1, usage=shared, isSidechain=True,
-                                  agentId="b2")])
+    write_lines(
+        sub, [c_assistant(SID, "msg_p", text("x"), 1, usage=shared, isSidechain=True, agentId="b2")]
+    )
     index.sync()
     s = index.get("claude", "b2")
     assert s is not None and s.tokens.cache_read == 900  # parent unknown yet
-    write_lines(main_file(root), [c_user(SID, "p", 0),
-                                  c_assistant(SID, "msg_p", text("x"), 1, usage=shared)])
+    write_lines(
+        main_file(root),
+        [c_user(SID, "p", 0), c_assistant(SID, "msg_p", text("x"), 1, usage=shared)],
+    )
     index.sync()
     s = index.get("claude", "b2")
     assert s is not None and s.tokens.total == 0

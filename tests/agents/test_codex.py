@@ -35,12 +35,27 @@ def rollout(tid: str = TID, cwd: str = "/home/alice/app") -> list[dict]:
         x_turn("2026-02-10T14:03:15.001Z", cwd),
         x_env("2026-02-10T14:03:15.002Z", cwd),
         *x_user("2026-02-10T14:03:15.003Z", "## My request for Codex:\nAdd a --dry-run flag"),
-        x("2026-02-10T14:03:19.420Z", "response_item", {
-            "type": "function_call", "name": "shell", "call_id": "c1",
-            "arguments": json.dumps({"command": ["cat", "deploy.sh"]})}),
-        x("2026-02-10T14:03:19.900Z", "response_item", {
-            "type": "function_call_output", "call_id": "c1",
-            "output": json.dumps({"output": "#!/bin/sh\necho hi", "metadata": {"exit_code": 0}})}),
+        x(
+            "2026-02-10T14:03:19.420Z",
+            "response_item",
+            {
+                "type": "function_call",
+                "name": "shell",
+                "call_id": "c1",
+                "arguments": json.dumps({"command": ["cat", "deploy.sh"]}),
+            },
+        ),
+        x(
+            "2026-02-10T14:03:19.900Z",
+            "response_item",
+            {
+                "type": "function_call_output",
+                "call_id": "c1",
+                "output": json.dumps(
+                    {"output": "#!/bin/sh\necho hi", "metadata": {"exit_code": 0}}
+                ),
+            },
+        ),
         x_assistant("2026-02-10T14:03:24.000Z", "Added the flag."),
         x_tokens("2026-02-10T14:03:25.000Z", U1, U1),
         # The same token_count repeated (e.g. with a rate-limit update) must add nothing.
@@ -65,10 +80,13 @@ def test_modern_rollout(tmp_path: Path) -> None:
     assert not any("environment_context" in m.text for m in r.messages)
 
     # A second turn appended later, in another directory: the resume cwd follows turn_context.
-    more = [x_turn("2026-02-11T10:00:00.000Z", "/home/alice/app/sub"),
-            *x_user("2026-02-11T10:00:01.000Z", "Now the tests"),
-            x_tokens("2026-02-11T10:00:09.000Z", usage(20000, 15000, 900, 100),
-                     usage(10900, 8600, 380, 0))]
+    more = [
+        x_turn("2026-02-11T10:00:00.000Z", "/home/alice/app/sub"),
+        *x_user("2026-02-11T10:00:01.000Z", "Now the tests"),
+        x_tokens(
+            "2026-02-11T10:00:09.000Z", usage(20000, 15000, 900, 100), usage(10900, 8600, 380, 0)
+        ),
+    ]
     append(p, "".join(line(o) for o in more))
     r2 = FORMAT.parse_file(str(p), r.state)
     s2 = r2.sessions[TID]
@@ -83,20 +101,23 @@ def test_modern_rollout(tmp_path: Path) -> None:
 def test_subagent_replay_of_parent_history_is_not_counted(tmp_path: Path) -> None:
     spawn = {"subagent": {"thread_spawn": {"parent_thread_id": PARENT, "depth": 1}}}
     replay_ts = "2026-02-10T15:00:00.{:03d}Z"
-    p = write_lines(codex_path(tmp_path, TID), [
-        x_meta(TID, "2026-02-10T15:00:00.001Z", source=spawn),
-        # The parent's meta and history, copied in the same second.
-        x_meta(PARENT, replay_ts.format(2)),
-        x_turn(replay_ts.format(3), "/elsewhere", "gpt-parent"),
-        *x_user(replay_ts.format(4), "parent's own prompt"),
-        x_assistant(replay_ts.format(5), "parent's answer"),
-        x_tokens(replay_ts.format(6), usage(50000, 40000, 2000), usage(50000, 40000, 2000)),
-        # The sub-agent's own work.
-        x_turn("2026-02-10T15:00:02.000Z", "/home/alice/app", "gpt-5-codex-mini"),
-        *x_user("2026-02-10T15:00:02.001Z", "Investigate the flaky test"),
-        x_assistant("2026-02-10T15:00:09.000Z", "It races on the port."),
-        x_tokens("2026-02-10T15:00:09.500Z", usage(51000, 40500, 2100), usage(1000, 500, 100)),
-    ])
+    p = write_lines(
+        codex_path(tmp_path, TID),
+        [
+            x_meta(TID, "2026-02-10T15:00:00.001Z", source=spawn),
+            # The parent's meta and history, copied in the same second.
+            x_meta(PARENT, replay_ts.format(2)),
+            x_turn(replay_ts.format(3), "/elsewhere", "gpt-parent"),
+            *x_user(replay_ts.format(4), "parent's own prompt"),
+            x_assistant(replay_ts.format(5), "parent's answer"),
+            x_tokens(replay_ts.format(6), usage(50000, 40000, 2000), usage(50000, 40000, 2000)),
+            # The sub-agent's own work.
+            x_turn("2026-02-10T15:00:02.000Z", "/home/alice/app", "gpt-5-codex-mini"),
+            *x_user("2026-02-10T15:00:02.001Z", "Investigate the flaky test"),
+            x_assistant("2026-02-10T15:00:09.000Z", "It races on the port."),
+            x_tokens("2026-02-10T15:00:09.500Z", usage(51000, 40500, 2100), usage(1000, 500, 100)),
+        ],
+    )
     r = FORMAT.parse_file(str(p), None)
     s = r.sessions[TID]
     assert s.is_subagent and s.parent_id == PARENT
@@ -109,15 +130,18 @@ def test_subagent_replay_of_parent_history_is_not_counted(tmp_path: Path) -> Non
 
 
 def test_fork_is_resumable_and_skips_the_replay(tmp_path: Path) -> None:
-    p = write_lines(codex_path(tmp_path, TID), [
-        x_meta(TID, "2026-02-10T15:00:00.001Z", forked_from_id=PARENT),
-        x_meta(PARENT, "2026-02-10T15:00:00.002Z"),
-        *x_user("2026-02-10T15:00:00.003Z", "old prompt"),
-        x_tokens("2026-02-10T15:00:00.004Z", usage(100, 0, 10), usage(100, 0, 10)),
-        *x_user("2026-02-10T15:01:00.000Z", "new direction"),
-        # Fresh thread totals after the replay are lower than the parent's: a reset.
-        x_tokens("2026-02-10T15:01:05.000Z", usage(30, 0, 3), usage(30, 0, 3)),
-    ])
+    p = write_lines(
+        codex_path(tmp_path, TID),
+        [
+            x_meta(TID, "2026-02-10T15:00:00.001Z", forked_from_id=PARENT),
+            x_meta(PARENT, "2026-02-10T15:00:00.002Z"),
+            *x_user("2026-02-10T15:00:00.003Z", "old prompt"),
+            x_tokens("2026-02-10T15:00:00.004Z", usage(100, 0, 10), usage(100, 0, 10)),
+            *x_user("2026-02-10T15:01:00.000Z", "new direction"),
+            # Fresh thread totals after the replay are lower than the parent's: a reset.
+            x_tokens("2026-02-10T15:01:05.000Z", usage(30, 0, 3), usage(30, 0, 3)),
+        ],
+    )
     s = FORMAT.parse_file(str(p), None).sessions[TID]
     assert s.first_prompt == "new direction" and s.tokens.total == 33
     assert s.meta["forked_from_id"] == PARENT and not s.is_subagent
@@ -127,18 +151,42 @@ def test_fork_is_resumable_and_skips_the_replay(tmp_path: Path) -> None:
 
 def test_legacy_rust_header_is_indexed_but_not_resumable(tmp_path: Path) -> None:
     tid = "5973b6c0-94b8-487b-a530-2aeb6098ae0e"
-    p = write_lines(codex_path(tmp_path, tid), [
-        {"id": tid, "timestamp": "2025-08-01T10:00:00.000Z", "instructions": None,
-         "git": {"commit_hash": "abc", "branch": "dev"}},
-        {"record_type": "state"},
-        {"type": "message", "role": "user", "content": [{"type": "input_text", "text":
-            "<environment_context>\n<cwd>/srv/legacy</cwd>\n</environment_context>"}]},
-        {"type": "message", "role": "user", "content": [{"type": "input_text",
-                                                         "text": "Port it to Rust"}]},
-        {"type": "message", "role": "assistant", "content": [{"type": "output_text",
-                                                              "text": "On it."}]},
-        {"record_type": "state", "extra": 1},
-    ])
+    p = write_lines(
+        codex_path(tmp_path, tid),
+        [
+            {
+                "id": tid,
+                "timestamp": "2025-08-01T10:00:00.000Z",
+                "instructions": None,
+                "git": {"commit_hash": "abc", "branch": "dev"},
+            },
+            {"record_type": "state"},
+            {
+                "type": "message",
+                "role": "user",
+                "content": [
+                    {
+                        "type": "input_text",
+                        "text": (
+                            "<environment_context>\n<cwd>/srv/legacy</cwd>\n"
+                            "</environment_context>"
+                        ),
+                    }
+                ],
+            },
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "Port it to Rust"}],
+            },
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "On it."}],
+            },
+            {"record_type": "state", "extra": 1},
+        ],
+    )
     r = FORMAT.parse_file(str(p), None)
     s = r.sessions[tid]
     assert s.format == "codex-legacy-header"
@@ -152,14 +200,26 @@ def test_typescript_json_rollout(tmp_path: Path) -> None:
     tid = "0b4b7a7e-1c1c-4d4d-8e8e-9f9f9f9f9f9f"
     p = tmp_path / "sessions" / f"rollout-2025-04-20-{tid}.json"
     p.parent.mkdir(parents=True)
-    p.write_text(json.dumps({
-        "session": {"timestamp": "2025-04-20T08:00:00.000Z", "id": tid, "instructions": ""},
-        "items": [
-            {"type": "message", "role": "user", "content": [{"type": "input_text",
-                                                             "text": "explain this repo"}]},
-            {"type": "message", "role": "assistant", "content": [{"type": "output_text",
-                                                                  "text": "It is a CLI."}]},
-        ]}, indent=2))
+    p.write_text(
+        json.dumps(
+            {
+                "session": {"timestamp": "2025-04-20T08:00:00.000Z", "id": tid, "instructions": ""},
+                "items": [
+                    {
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "input_text", "text": "explain this repo"}],
+                    },
+                    {
+                        "type": "message",
+                        "role": "assistant",
+                        "content": [{"type": "output_text", "text": "It is a CLI."}],
+                    },
+                ],
+            },
+            indent=2,
+        )
+    )
     assert list(FORMAT.iter_files([tmp_path])) == [str(p)]
     s = FORMAT.parse_file(str(p), None).sessions[tid]
     assert s.format == "codex-ts-json" and s.first_prompt == "explain this repo"
@@ -172,8 +232,10 @@ def test_archived_zstd_rollout_and_duplicate_in_sessions(
 ) -> None:
     root = roots["codex"]
     archived_only = "019c0000-aaaa-7bbb-8ccc-000000000001"
-    z = write_zst(codex_path(root, archived_only, archived=True, suffix=".jsonl.zst"),
-                  rollout(archived_only)[:-1])
+    z = write_zst(
+        codex_path(root, archived_only, archived=True, suffix=".jsonl.zst"),
+        rollout(archived_only)[:-1],
+    )
     # The same thread both live and archived (compressed): the live one counts.
     write_zst(codex_path(root, TID, archived=True, suffix=".jsonl.zst"), rollout())
     live = write_lines(codex_path(root, TID), rollout())
@@ -195,10 +257,13 @@ def test_thread_names_from_session_index(index: SessionIndex, roots: dict[str, P
     root = roots["codex"]
     write_lines(codex_path(root, TID), rollout())
     titles = root / "session_index.jsonl"
-    write_lines(titles, [
-        {"id": TID, "thread_name": "first name", "updated_at": "2026-02-10T14:05:00Z"},
-        {"id": TID, "thread_name": "Deploy dry-run", "updated_at": "2026-02-10T14:06:00Z"},
-    ])
+    write_lines(
+        titles,
+        [
+            {"id": TID, "thread_name": "first name", "updated_at": "2026-02-10T14:05:00Z"},
+            {"id": TID, "thread_name": "Deploy dry-run", "updated_at": "2026-02-10T14:06:00Z"},
+        ],
+    )
     index.sync()
     s = index.get("codex", TID)
     assert s is not None and (s.title, s.title_source) == ("Deploy dry-run", "thread_name")
@@ -213,7 +278,8 @@ def test_filename_ids() -> None:
     assert filename_id(f"/x/rollout-2026-02-10T14-03-11-{TID}.jsonl") == TID
     assert filename_id(f"/x/rollout-2026-02-10T14-03-11-{TID}_{PARENT}.jsonl.zst") == TID
     assert filename_id("/x/rollout-2025-04-20-0b4b7a7e-1c1c-4d4d-8e8e-9f9f9f9f9f9f.json") == (
-        "0b4b7a7e-1c1c-4d4d-8e8e-9f9f9f9f9f9f")
+        "0b4b7a7e-1c1c-4d4d-8e8e-9f9f9f9f9f9f"
+    )
 
 
 def test_roots_from_environment(tmp_path: Path) -> None:

@@ -34,17 +34,38 @@ def texts(index: SessionIndex, sid: str = GID) -> list[str]:
 
 def test_jsonl_session(tmp_path: Path) -> None:
     chats = gemini_chats(tmp_path, "my-app", ROOT)
-    p = write_lines(chat(chats), [
-        g_meta(GID),
-        g_user("u0", "<session_context>date, platform, a directory listing</session_context>", 1),
-        g_user("u1", "Add a --dry-run flag\n--- Content from referenced files ---\nbody", 5,
-               displayContent=[{"text": "Add a --dry-run flag @deploy.sh"}]),
-        {"$set": {"lastUpdated": "2026-05-04T08:12:05.002Z"}},
-        g_reply("g1", "Reading deploy.sh", tokens=TOK, calls=[
-            {"id": "read_file-1", "name": "read_file", "args": {"absolute_path": "/d.sh"},
-             "status": "success", "timestamp": "t", "resultDisplay": "#!/bin/sh"}]),
-        {"brandNew": "record shape"},
-    ])
+    p = write_lines(
+        chat(chats),
+        [
+            g_meta(GID),
+            g_user(
+                "u0", "<session_context>date, platform, a directory listing</session_context>", 1
+            ),
+            g_user(
+                "u1",
+                "Add a --dry-run flag\n--- Content from referenced files ---\nbody",
+                5,
+                displayContent=[{"text": "Add a --dry-run flag @deploy.sh"}],
+            ),
+            {"$set": {"lastUpdated": "2026-05-04T08:12:05.002Z"}},
+            g_reply(
+                "g1",
+                "Reading deploy.sh",
+                tokens=TOK,
+                calls=[
+                    {
+                        "id": "read_file-1",
+                        "name": "read_file",
+                        "args": {"absolute_path": "/d.sh"},
+                        "status": "success",
+                        "timestamp": "t",
+                        "resultDisplay": "#!/bin/sh",
+                    }
+                ],
+            ),
+            {"brandNew": "record shape"},
+        ],
+    )
     r = FORMAT.parse_file(str(p), None)
     s = r.sessions[GID]
     assert s.cwd == ROOT and s.format == "gemini-jsonl"
@@ -67,19 +88,27 @@ def test_upserts_keep_first_position_and_last_version(
     index: SessionIndex, roots: dict[str, Path]
 ) -> None:
     chats = gemini_chats(roots["gemini"], "my-app", ROOT)
-    p = write_lines(chat(chats), [
-        g_meta(GID),
-        g_user("u1", "first question", 1),
-        g_reply("g1", "thinking about it", 2, tokens={"input": 100, "output": 1, "total": 101}),
-        g_user("u2", "second question", 3),
-    ])
+    p = write_lines(
+        chat(chats),
+        [
+            g_meta(GID),
+            g_user("u1", "first question", 1),
+            g_reply("g1", "thinking about it", 2, tokens={"input": 100, "output": 1, "total": 101}),
+            g_user("u2", "second question", 3),
+        ],
+    )
     index.sync()
     assert texts(index) == ["first question", "thinking about it", "second question"]
     # g1 re-appended twice as its tool calls and tokens change: same place, last version only.
-    append(p, line(g_reply("g1", "final answer", 2, tokens={"input": 100, "output": 50,
-                                                          "total": 150})))
-    append(p, line(g_reply("g1", "final answer v2", 2, tokens={"input": 100, "output": 70,
-                                                             "total": 170})))
+    append(
+        p, line(g_reply("g1", "final answer", 2, tokens={"input": 100, "output": 50, "total": 150}))
+    )
+    append(
+        p,
+        line(
+            g_reply("g1", "final answer v2", 2, tokens={"input": 100, "output": 70, "total": 170})
+        ),
+    )
     stats = index.sync()
     assert stats.files_parsed == 1
     assert texts(index) == ["first question", "final answer v2", "second question"]
@@ -91,15 +120,28 @@ def test_upserts_keep_first_position_and_last_version(
 
 def test_set_messages_replaces_the_list(index: SessionIndex, roots: dict[str, Path]) -> None:
     chats = gemini_chats(roots["gemini"], "my-app", ROOT)
-    p = write_lines(chat(chats), [
-        g_meta(GID),
-        g_user("u1", "alpha question", 1),
-        g_reply("g1", "alpha answer", 2, tokens=TOK),
-    ])
+    p = write_lines(
+        chat(chats),
+        [
+            g_meta(GID),
+            g_user("u1", "alpha question", 1),
+            g_reply("g1", "alpha answer", 2, tokens=TOK),
+        ],
+    )
     index.sync()
-    append(p, line({"$set": {"messages": [
-        g_user("c1", "compressed summary of alpha", 4),
-    ]}}) + line(g_reply("g2", "beta answer", 5, tokens={"input": 10, "output": 1, "total": 11})))
+    append(
+        p,
+        line(
+            {
+                "$set": {
+                    "messages": [
+                        g_user("c1", "compressed summary of alpha", 4),
+                    ]
+                }
+            }
+        )
+        + line(g_reply("g2", "beta answer", 5, tokens={"input": 10, "output": 1, "total": 11})),
+    )
     index.sync()
     assert texts(index) == ["compressed summary of alpha", "beta answer"]
     s = index.get("gemini", GID)
@@ -112,13 +154,16 @@ def test_rewind_drops_the_message_and_everything_after(
     index: SessionIndex, roots: dict[str, Path]
 ) -> None:
     chats = gemini_chats(roots["gemini"], "my-app", ROOT)
-    p = write_lines(chat(chats), [
-        g_meta(GID),
-        g_user("u1", "keep me", 1),
-        g_reply("g1", "kept reply", 2, tokens={"input": 5, "output": 5, "total": 10}),
-        g_user("u2", "regret this", 3),
-        g_reply("g2", "regretted reply", 4, tokens={"input": 50, "output": 50, "total": 100}),
-    ])
+    p = write_lines(
+        chat(chats),
+        [
+            g_meta(GID),
+            g_user("u1", "keep me", 1),
+            g_reply("g1", "kept reply", 2, tokens={"input": 5, "output": 5, "total": 10}),
+            g_user("u2", "regret this", 3),
+            g_reply("g2", "regretted reply", 4, tokens={"input": 50, "output": 50, "total": 100}),
+        ],
+    )
     index.sync()
     append(p, line({"$rewindTo": "u2"}) + line(g_user("u3", "better question", 5)))
     index.sync()
@@ -139,13 +184,23 @@ def test_rewind_drops_the_message_and_everything_after(
 
 def test_ignored_user_content_is_not_the_first_prompt(tmp_path: Path) -> None:
     chats = gemini_chats(tmp_path, "my-app", ROOT)
-    p = write_lines(chat(chats), [
-        g_meta(GID),
-        g_user("u1", "/compress", 1),
-        g_user("u2", "?", 2),
-        {"id": "u3", "timestamp": "t", "type": "user", "content": [
-            {"text": "<hook_context>injected</hook_context>"}, {"text": "real words"}]},
-    ])
+    p = write_lines(
+        chat(chats),
+        [
+            g_meta(GID),
+            g_user("u1", "/compress", 1),
+            g_user("u2", "?", 2),
+            {
+                "id": "u3",
+                "timestamp": "t",
+                "type": "user",
+                "content": [
+                    {"text": "<hook_context>injected</hook_context>"},
+                    {"text": "real words"},
+                ],
+            },
+        ],
+    )
     s = FORMAT.parse_file(str(p), None).sessions[GID]
     assert s.first_prompt == "real words"
 
@@ -184,11 +239,14 @@ def test_legacy_json_rewritten_in_place(index: SessionIndex, roots: dict[str, Pa
     assert texts(index) == ["legacy question", "done"]
 
     # A resumed legacy session continues as .jsonl with the same id: the later one counts.
-    j = write_lines(chat(chats), [
-        {**g_meta(GID), "lastUpdated": "2026-05-05T00:00:00.000Z"},
-        g_user("u1", "legacy question", 1),
-        g_reply("g1", "continued in jsonl", 2),
-    ])
+    j = write_lines(
+        chat(chats),
+        [
+            {**g_meta(GID), "lastUpdated": "2026-05-05T00:00:00.000Z"},
+            g_user("u1", "legacy question", 1),
+            g_reply("g1", "continued in jsonl", 2),
+        ],
+    )
     index.sync()
     s = index.get("gemini", GID)
     assert s is not None and sorted(s.files) == sorted([str(p), str(j)])
@@ -203,11 +261,14 @@ def test_project_roots_slug_registry_and_legacy_hash(
     (g / "projects.json").write_text(json.dumps({"projects": {"/srv/registered": "registered"}}))
     write_lines(chat(gemini_chats(g, "registered", None)), [g_meta("a" * 8), g_user("u", "x")])
     legacy_root = "/home/alice/src/old-app"
-    write_lines(chat(gemini_chats(g, gemini_hash(legacy_root), None)),
-                [g_meta("b" * 8, project_hash=gemini_hash(legacy_root)), g_user("u", "y")])
+    write_lines(
+        chat(gemini_chats(g, gemini_hash(legacy_root), None)),
+        [g_meta("b" * 8, project_hash=gemini_hash(legacy_root)), g_user("u", "y")],
+    )
     # A .json of v0.2..v0.38 in a hash folder: the folder name is the hash too.
     (gemini_chats(g, gemini_hash("/nowhere/known"), None) / "session-x.json").write_text(
-        json.dumps({"sessionId": "c" * 8, "messages": [g_user("u", "z")]}))
+        json.dumps({"sessionId": "c" * 8, "messages": [g_user("u", "z")]})
+    )
     index.sync()
     reg = index.get("gemini", "a" * 8)
     assert reg is not None and reg.cwd == "/srv/registered"
@@ -216,8 +277,10 @@ def test_project_roots_slug_registry_and_legacy_hash(
     # Another CLI's session in that folder reveals the hash's root.
     from .fixtures import c_user, claude_project
 
-    write_lines(claude_project(roots["claude"], legacy_root) / "s1.jsonl",
-                [c_user("s1", "hello", 0, cwd=legacy_root)])
+    write_lines(
+        claude_project(roots["claude"], legacy_root) / "s1.jsonl",
+        [c_user("s1", "hello", 0, cwd=legacy_root)],
+    )
     index.sync()
     resolved = index.get("gemini", "b" * 8)
     assert resolved is not None and resolved.cwd == legacy_root and resolved.resumable
@@ -229,10 +292,13 @@ def test_project_roots_slug_registry_and_legacy_hash(
 def test_subagent_sessions(index: SessionIndex, roots: dict[str, Path]) -> None:
     chats = gemini_chats(roots["gemini"], "my-app", ROOT)
     write_lines(chat(chats), [g_meta(GID), g_user("u1", "parent", 1)])
-    write_lines(chats / GID / "7e7e7e7e-0000-4000-8000-000000000000.jsonl", [
-        g_meta("7e7e7e7e-0000-4000-8000-000000000000", kind="subagent"),
-        g_user("s1", "sub task", 1),
-    ])
+    write_lines(
+        chats / GID / "7e7e7e7e-0000-4000-8000-000000000000.jsonl",
+        [
+            g_meta("7e7e7e7e-0000-4000-8000-000000000000", kind="subagent"),
+            g_user("s1", "sub task", 1),
+        ],
+    )
     index.sync()
     s = index.get("gemini", "7e7e7e7e-0000-4000-8000-000000000000")
     assert s is not None and s.is_subagent and s.parent_id == GID and s.cwd == ROOT
@@ -254,6 +320,7 @@ def test_roots_from_environment(tmp_path: Path) -> None:
     (tmp_path / "gh" / ".gemini").mkdir(parents=True)
     (tmp_path / "home" / ".gemini").mkdir(parents=True)
     assert FORMAT.default_roots({"GEMINI_CLI_HOME": str(tmp_path / "gh")}, tmp_path / "home") == [
-        tmp_path / "gh" / ".gemini"]
+        tmp_path / "gh" / ".gemini"
+    ]
     assert FORMAT.default_roots({}, tmp_path / "home") == [tmp_path / "home" / ".gemini"]
     assert FORMAT.default_roots({}, tmp_path / "none") == []

@@ -42,27 +42,44 @@ def claude_file(roots: dict[str, Path], sid: str, cwd: str = "/home/alice/app") 
 
 def corpus(roots: dict[str, Path]) -> dict[str, Path]:
     """One session per CLI with distinct words, plus a second Claude session elsewhere."""
-    a = write_lines(claude_file(roots, A), [
-        c_user(A, "Add a --dry-run flag to the deploy script", 0),
-        c_assistant(A, "m1", text("The deploy script now has a dry-run mode."), 1),
-    ])
-    b = write_lines(claude_file(roots, B, "/srv/other"), [
-        c_user(B, "Why is the parser slow on huge files?", 0, cwd="/srv/other",
-               timestamp="2026-04-01T10:00:00.000Z"),
-    ])
-    x = write_lines(codex_path(roots["codex"], XT), [
-        x_meta(XT, "2026-02-10T14:03:11.470Z", "/home/alice/app/api"),
-        x_turn("2026-02-10T14:03:12.000Z", "/home/alice/app/api"),
-        *x_user("2026-02-10T14:03:15.003Z", "Rotate the deploy credentials"),
-    ])
+    a = write_lines(
+        claude_file(roots, A),
+        [
+            c_user(A, "Add a --dry-run flag to the deploy script", 0),
+            c_assistant(A, "m1", text("The deploy script now has a dry-run mode."), 1),
+        ],
+    )
+    b = write_lines(
+        claude_file(roots, B, "/srv/other"),
+        [
+            c_user(
+                B,
+                "Why is the parser slow on huge files?",
+                0,
+                cwd="/srv/other",
+                timestamp="2026-04-01T10:00:00.000Z",
+            ),
+        ],
+    )
+    x = write_lines(
+        codex_path(roots["codex"], XT),
+        [
+            x_meta(XT, "2026-02-10T14:03:11.470Z", "/home/alice/app/api"),
+            x_turn("2026-02-10T14:03:12.000Z", "/home/alice/app/api"),
+            *x_user("2026-02-10T14:03:15.003Z", "Rotate the deploy credentials"),
+        ],
+    )
     chats = gemini_chats(roots["gemini"], "my-app", "/home/alice/app")
-    g = write_lines(chats / "session-2026-05-04T08-12-6d1f2e3a.jsonl",
-                    [g_meta(GID), g_user("u1", "Summarise the inode handling", 1)])
+    g = write_lines(
+        chats / "session-2026-05-04T08-12-6d1f2e3a.jsonl",
+        [g_meta(GID), g_user("u1", "Summarise the inode handling", 1)],
+    )
     return {"a": a, "b": b, "x": x, "g": g}
 
 
-def test_rescan_with_nothing_changed_does_not_parse(index: SessionIndex,
-                                                     roots: dict[str, Path]) -> None:
+def test_rescan_with_nothing_changed_does_not_parse(
+    index: SessionIndex, roots: dict[str, Path]
+) -> None:
     files = corpus(roots)
     first = index.sync()
     assert (first.files_seen, first.files_parsed) == (4, 4)
@@ -83,8 +100,9 @@ def test_append_parses_only_the_new_bytes(index: SessionIndex, roots: dict[str, 
     assert s is not None and s.message_count == 3
 
 
-def test_partial_last_line_waits_then_completes(index: SessionIndex,
-                                                roots: dict[str, Path]) -> None:
+def test_partial_last_line_waits_then_completes(
+    index: SessionIndex, roots: dict[str, Path]
+) -> None:
     f = corpus(roots)
     index.sync()
     rest = line(c_assistant(A, "m2", text("halfway zanzibar"), 2))
@@ -106,8 +124,9 @@ def test_malformed_lines_are_counted_in_stats(index: SessionIndex, roots: dict[s
     assert [h.session.id for h in index.search("after the bad line")] == [A]
 
 
-def test_shrunk_or_replaced_file_is_reread_from_zero(index: SessionIndex,
-                                                     roots: dict[str, Path]) -> None:
+def test_shrunk_or_replaced_file_is_reread_from_zero(
+    index: SessionIndex, roots: dict[str, Path]
+) -> None:
     f = corpus(roots)
     index.sync()
     # Shrink (same inode): truncated and rewritten with other content.
@@ -119,8 +138,9 @@ def test_shrunk_or_replaced_file_is_reread_from_zero(index: SessionIndex,
     assert [m.text for m in index.messages("claude", A)] == ["rewritten walrus"]
     # Atomic replace (new inode), larger than before.
     tmp = f["a"].with_suffix(".tmp")
-    write_lines(tmp, [c_user(A, "replaced narwhal " + "x" * 500, 0),
-                      c_user(A, "second narwhal", 1)])
+    write_lines(
+        tmp, [c_user(A, "replaced narwhal " + "x" * 500, 0), c_user(A, "second narwhal", 1)]
+    )
     os.replace(tmp, f["a"])
     stats = index.sync()
     assert stats.bytes_read == f["a"].stat().st_size
@@ -129,8 +149,9 @@ def test_shrunk_or_replaced_file_is_reread_from_zero(index: SessionIndex,
     assert len(index.messages("claude", A)) == 2
 
 
-def test_same_inode_rewrite_that_grew_is_detected(index: SessionIndex,
-                                                  roots: dict[str, Path]) -> None:
+def test_same_inode_rewrite_that_grew_is_detected(
+    index: SessionIndex, roots: dict[str, Path]
+) -> None:
     f = corpus(roots)
     index.sync()
     old = f["a"].stat().st_size
@@ -141,8 +162,9 @@ def test_same_inode_rewrite_that_grew_is_detected(index: SessionIndex,
     assert index.search("deploy script", agent="claude") == []
 
 
-def test_vanished_sessions_stay_listed_and_searchable(index: SessionIndex,
-                                                     roots: dict[str, Path]) -> None:
+def test_vanished_sessions_stay_listed_and_searchable(
+    index: SessionIndex, roots: dict[str, Path]
+) -> None:
     f = corpus(roots)
     index.sync()
     f["b"].unlink()
@@ -186,10 +208,33 @@ def test_search_snippets_and_filters(index: SessionIndex, roots: dict[str, Path]
     assert snip is not None and "<script>" not in snip and "&lt;script&gt;" in snip
 
 
-@pytest.mark.parametrize("q", ['"', "*", "NEAR(", "-", "", "   ", "AND", "OR OR", "(", ")",
-                               "NOT deploy", "deploy -script", "col:deploy", "^deploy", '"deploy',
-                               "deploy*)", "a'b", "\x00", "dep\x00loy", "NEAR(deploy script, 2)",
-                               "🙂", "x" * 5000])
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"',
+        "*",
+        "NEAR(",
+        "-",
+        "",
+        "   ",
+        "AND",
+        "OR OR",
+        "(",
+        ")",
+        "NOT deploy",
+        "deploy -script",
+        "col:deploy",
+        "^deploy",
+        '"deploy',
+        "deploy*)",
+        "a'b",
+        "\x00",
+        "dep\x00loy",
+        "NEAR(deploy script, 2)",
+        "🙂",
+        "x" * 5000,
+    ],
+)
 def test_hostile_queries_never_raise(index: SessionIndex, roots: dict[str, Path], q: str) -> None:
     corpus(roots)
     index.sync()
@@ -207,8 +252,9 @@ def test_hostile_queries_match_as_plain_words(index: SessionIndex, roots: dict[s
     assert fts_query('say "hi there" NEAR( x* -') == '"say" "hi there" "NEAR(" "x"*'
 
 
-def test_raw_fts_syntax_errors_have_a_clear_type(index: SessionIndex,
-                                                 roots: dict[str, Path]) -> None:
+def test_raw_fts_syntax_errors_have_a_clear_type(
+    index: SessionIndex, roots: dict[str, Path]
+) -> None:
     corpus(roots)
     index.sync()
     assert [h.session.id for h in index.search("deploy NOT credentials", raw=True)] == [A]
@@ -220,9 +266,14 @@ def test_raw_fts_syntax_errors_have_a_clear_type(index: SessionIndex,
 
 def test_sessions_under_a_folder(index: SessionIndex, roots: dict[str, Path]) -> None:
     corpus(roots)
-    write_lines(claude_file(roots, "cccccccc", "/home/alice/application"),
-                [c_user("cccccccc", "sibling folder with a common prefix", 0,
-                        cwd="/home/alice/application")])
+    write_lines(
+        claude_file(roots, "cccccccc", "/home/alice/application"),
+        [
+            c_user(
+                "cccccccc", "sibling folder with a common prefix", 0, cwd="/home/alice/application"
+            )
+        ],
+    )
     index.sync()
     under = {(s.agent, s.id) for s in index.sessions_under("/home/alice/app/")}
     assert under == {("claude", A), ("codex", XT), ("gemini", GID)}
@@ -257,8 +308,9 @@ def test_sync_file_for_a_watcher(index: SessionIndex, roots: dict[str, Path]) ->
     assert index.sync_file(outside).files_seen == 0
 
 
-def test_index_survives_reopen_and_reads_from_threads(tmp_path: Path,
-                                                      roots: dict[str, Path]) -> None:
+def test_index_survives_reopen_and_reads_from_threads(
+    tmp_path: Path, roots: dict[str, Path]
+) -> None:
     f = corpus(roots)
     path = tmp_path / "idx.sqlite"
     r = {a: [p] for a, p in roots.items()}
@@ -295,8 +347,9 @@ def test_index_survives_reopen_and_reads_from_threads(tmp_path: Path,
     assert mode == "wal"
 
 
-def test_a_parser_error_is_contained(index: SessionIndex, roots: dict[str, Path],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_parser_error_is_contained(
+    index: SessionIndex, roots: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     corpus(roots)
 
     def boom(path: str, state: object) -> None:
@@ -322,8 +375,9 @@ def test_line_reader_joins_lines_across_chunks_and_drops_oversized_ones(
     assert list(r)[-1] == b"partial" and r.offset == len(data)
 
 
-def test_a_big_file_is_read_in_bounded_steps(index: SessionIndex, roots: dict[str, Path],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_big_file_is_read_in_bounded_steps(
+    index: SessionIndex, roots: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     lines = [c_user(A, f"prompt number {i}", i) for i in range(40)]
     lines += [c_assistant(A, f"m{i}", text(f"answer {i}"), 40 + i) for i in range(40)]
     p = write_lines(claude_file(roots, A), lines)
@@ -335,12 +389,16 @@ def test_a_big_file_is_read_in_bounded_steps(index: SessionIndex, roots: dict[st
     s = index.get("claude", A)
     assert s is not None and s.message_count == 80 and s.tokens.total == 40 * 1115
     assert [m.text for m in index.messages("claude", A, limit=3)] == [
-        "prompt number 0", "prompt number 1", "prompt number 2"]
+        "prompt number 0",
+        "prompt number 1",
+        "prompt number 2",
+    ]
     assert len(index.messages("claude", A, limit=500)) == 80
 
 
-def test_a_sync_interrupted_between_steps_resumes(index: SessionIndex, roots: dict[str, Path],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sync_interrupted_between_steps_resumes(
+    index: SessionIndex, roots: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     p = write_lines(claude_file(roots, A), [c_user(A, f"prompt {i}", i) for i in range(30)])
     monkeypatch.setattr("jupyter_spaces.agents.index.PARSE_STEP", 400)
     monkeypatch.setattr("jupyter_spaces.agents.index.COMMIT_EVERY", -1.0)  # commit every step
@@ -361,15 +419,23 @@ def test_a_sync_interrupted_between_steps_resumes(index: SessionIndex, roots: di
     monkeypatch.setattr(CLAUDE, "parse_file", real)
     stats = index.sync()
     assert stats.bytes_read == p.stat().st_size - sum(
-        len(line(c_user(A, f"prompt {i}", i))) for i in range(done))
+        len(line(c_user(A, f"prompt {i}", i))) for i in range(done)
+    )
     assert [m.text for m in index.messages("claude", A, limit=100)] == [
-        f"prompt {i}" for i in range(30)]
+        f"prompt {i}" for i in range(30)
+    ]
 
 
-def test_files_without_a_conversation_are_not_listed(index: SessionIndex,
-                                                      roots: dict[str, Path]) -> None:
-    write_lines(claude_file(roots, A), [{"type": "summary", "summary": "old", "leafUuid": "u"},
-                                        {"type": "file-history-snapshot", "messageId": "m"}])
+def test_files_without_a_conversation_are_not_listed(
+    index: SessionIndex, roots: dict[str, Path]
+) -> None:
+    write_lines(
+        claude_file(roots, A),
+        [
+            {"type": "summary", "summary": "old", "leafUuid": "u"},
+            {"type": "file-history-snapshot", "messageId": "m"},
+        ],
+    )
     x = codex_path(roots["codex"], XT)
     x.parent.mkdir(parents=True)
     x.write_text(line(x_meta(XT, "2026-02-10T14:03:11.470Z"))[:30])  # header still being written

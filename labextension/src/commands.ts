@@ -1,0 +1,449 @@
+/**
+ * Every user action as a JupyterLab command. The palette, the keyboard shortcuts (defaults in
+ * schema/plugin.json), the pane headers and the sidebar all run these, with explicit
+ * `spaceId`/`paneId` arguments or, without them, on the current space view and its active pane.
+ */
+
+import type { JupyterFrontEnd } from '@jupyterlab/application';
+import type { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { Dialog, InputDialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+
+import { CommandLineError, splitCommandLine } from './argv';
+import type { INewPane, IPane } from './api';
+import type { Heading } from './layout';
+import { cycle } from './layout';
+import type { SpacesModel } from './model';
+import type { SpaceView } from './spaceview';
+import type { ITerminalSettings } from './tokens';
+import { CommandIDs } from './tokens';
+
+export interface ICommandContext {
+  app: JupyterFrontEnd;
+  model: SpacesModel;
+  tracker: WidgetTracker<MainAreaWidget<SpaceView>>;
+  trans: TranslationBundle;
+  settings: () => ITerminalSettings;
+  /** Open (or reveal) a space's view; resolves to null if the space does not exist. */
+  openSpace: (spaceId: string, options?: { paneId?: string; activate?: boolean }) => Promise<MainAreaWidget<SpaceView> | null>;
+  /** The folder open in the file browser (relative to the server root), if there is one. */
+  currentFolder: () => string | null;
+}
+
+interface ITarget {
+  spaceId: string | null;
+  paneId: string | null;
+  view: SpaceView | null;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+export function addCommands(ctx: ICommandContext): void {
+  const { app, model, tracker, trans } = ctx;
+  const { commands } = app;
+
+  const viewOf = (spaceId: string | null): SpaceView | null =>
+    spaceId === null ? null : (tracker.find(w => w.content.spaceId === spaceId)?.content ?? null);
+
+  /** Where a command acts: its arguments, or the current space view and its active pane. */
+  const target = (args: ReadonlyPartialJSONObject): ITarget => {
+    const spaceId = str(args.spaceId) ?? tracker.currentWidget?.content.spaceId ?? null;
+    const view = viewOf(spaceId);
+    const paneId = str(args.paneId) ?? view?.activePaneId ?? null;
+    return { spaceId, paneId, view };
+  };
+
+  const hasView = () => tracker.currentWidget !== null;
+  const hasPane = (args: ReadonlyPartialJSONObject) => target(args).paneId !== null;
+
+  const fail = (title: string) => (error: unknown) => {
+    void showErrorMessage(title, error as Error);
+  };
+
+  /** Ask the user to pick a space (when a command is run with none at hand). */
+  const pickSpace = async (): Promise<string | null> => {
+    if (!model.loaded) {
+      await model.refresh();
+    }
+    const spaces = model.spaces;
+    if (spaces.length === 0) {
+      void showErrorMessage(trans.__('No spaces'), trans.__('Create a space for a folder first.'));
+      return null;
+    }
+    const labels = spaces.map(s => `${s.name} — ${s.path || '/'}`);
+    const result = await InputDialog.getItem({ title: trans.__('Open Space'), items: labels });
+    if (!result.button.accept || result.value === null) {
+      return null;
+    }
+    return spaces[labels.indexOf(result.value)]?.id ?? null;
+  };
+
+  const startPane = async (spaceId: string, body: INewPane, focus = true): Promise<IPane | null> => {
+    try {
+      const pane = await model.api.createPane(spaceId, body);
+      const widget = await ctx.openSpace(spaceId, { activate: focus });
+      if (focus) {
+        widget?.content.activatePane(pane.id);
+      }
+      await model.refreshSpace(spaceId);
+      return pane;
+    } catch (error) {
+      fail(trans.__('The pane could not be started'))(error);
+      return null;
+    }
+  };
+
+  const split = async (args: ReadonlyPartialJSONObject, direction: 'row' | 'column'): Promise<void> => {
+    const t = target(args);
+    if (t.spaceId === null) {
+      return;
+    }
+    const from = t.paneId !== null ? model.pane(t.spaceId, t.paneId) : undefined;
+    await startPane(t.spaceId, {
+      kind: 'shell',
+      next_to: from?.id,
+      direction,
+      // A split starts where the pane it splits was started: usually what one wants next.
+      cwd: from?.cwd || undefined
+    });
+  };
+
+  commands.addCommand(CommandIDs.open, {
+    label: args => (str(args.spaceId) ? trans.__('Open Space') : trans.__('Open Space…')),
+    caption: trans.__('Open a space in the main area'),
+    execute: async args => {
+      const spaceId = str(args.spaceId) ?? (await pickSpace());
+      if (spaceId === null) {
+        return null;
+      }
+      const widget = await ctx.openSpace(spaceId, {
+        paneId: str(args.paneId) ?? undefined,
+        activate: args.activate !== false
+      });
+      if (widget === null && args.activate !== false) {
+        void showErrorMessage(trans.__('Space not found'), trans.__('The space %1 no longer exists.', spaceId));
+      }
+      return widget;
+    }
+  });
+
+  commands.addCommand(CommandIDs.createSpace, {
+    label: trans.__('New Space for Current Folder'),
+    caption: trans.__('Create a space for the folder open in the file browser'),
+    execute: async args => {
+      const path = str(args.path) ?? ctx.currentFolder() ?? '';
+      const existing = model.spaceForPath(path);
+      if (existing !== undefined) {
+        // One space per folder: open the one it has.
+        return ctx.openSpace(existing.id);
+      }
+      try {
+        const space = await model.api.createSpace(path, str(args.name) ?? undefined);
+        model.update(space);
+        const widget = await ctx.openSpace(space.id);
+        // A new space is opened to work in it: start with a shell, unless panes cannot start
+        // (then the view's empty state and the sidebar's banner say why).
+        if (space.panes.length === 0 && model.host?.durable !== false && !space.read_only) {
+          await startPane(space.id, { kind: 'shell' });
+        }
+        return widget;
+      } catch (error) {
+        fail(trans.__('The space could not be created'))(error);
+        return null;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.renameSpace, {
+    label: trans.__('Rename Space…'),
+    isEnabled: args => target(args).spaceId !== null,
+    execute: async args => {
+      const { spaceId } = target(args);
+      const space = spaceId !== null ? model.space(spaceId) : undefined;
+      if (space === undefined) {
+        return;
+      }
+      const result = await InputDialog.getText({ title: trans.__('Rename Space'), text: space.name });
+      const name = result.value?.trim();
+      if (!result.button.accept || !name || name === space.name) {
+        return;
+      }
+      await model.api.patchSpace(space.id, { name }).then(s => model.update(s), fail(trans.__('The space was not renamed')));
+    }
+  });
+
+  commands.addCommand(CommandIDs.deleteSpace, {
+    label: trans.__('Delete Space…'),
+    isEnabled: args => target(args).spaceId !== null,
+    execute: async args => {
+      const { spaceId } = target(args);
+      const space = spaceId !== null ? model.space(spaceId) : undefined;
+      if (space === undefined) {
+        return;
+      }
+      const running = space.panes.filter(p => p.state === 'running').length;
+      const result = await showDialog({
+        title: trans.__('Delete space %1?', space.name),
+        body:
+          (running > 0
+            ? trans._n(
+                'Its %1 running pane is stopped.',
+                'Its %1 running panes are stopped.',
+                running
+              ) + ' '
+            : '') + trans.__('The folder itself is not touched.'),
+        checkbox: {
+          label: trans.__('Also delete its workspace file (%1/.jupyter-spaces/)', space.path || '.'),
+          checked: false
+        },
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Delete') })]
+      });
+      if (!result.button.accept) {
+        return;
+      }
+      try {
+        await model.api.deleteSpace(space.id, result.isChecked === true);
+        model.forget(space.id);
+      } catch (error) {
+        fail(trans.__('The space was not deleted'))(error);
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.refresh, {
+    label: trans.__('Refresh Spaces'),
+    execute: () => model.refresh()
+  });
+
+  commands.addCommand(CommandIDs.newShell, {
+    label: trans.__('New Shell Pane'),
+    caption: trans.__('Start a shell in a new pane of the space'),
+    execute: async args => {
+      const spaceId = target(args).spaceId ?? (await pickSpace());
+      if (spaceId !== null) {
+        await startPane(spaceId, { kind: 'shell', cwd: str(args.cwd) ?? undefined });
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.newCommand, {
+    label: trans.__('New Command Pane…'),
+    caption: trans.__('Run a long-running command (a dev server, a watcher) in a new pane'),
+    execute: async args => {
+      const spaceId = target(args).spaceId ?? (await pickSpace());
+      if (spaceId === null) {
+        return;
+      }
+      let argv: string[] | null = Array.isArray(args.argv) ? (args.argv as string[]) : null;
+      if (argv === null) {
+        const result = await InputDialog.getText({
+          title: trans.__('New Command Pane'),
+          label: trans.__('Command (run as is, without a shell; quote words as in sh):'),
+          placeholder: 'python -m http.server 8000'
+        });
+        if (!result.button.accept || !result.value?.trim()) {
+          return;
+        }
+        try {
+          argv = splitCommandLine(result.value);
+        } catch (error) {
+          if (error instanceof CommandLineError) {
+            void showErrorMessage(trans.__('Not a command line'), error.message);
+            return;
+          }
+          throw error;
+        }
+      }
+      if (argv.length === 0) {
+        return;
+      }
+      await startPane(spaceId, {
+        kind: 'command',
+        argv,
+        title: str(args.title) ?? argv[0].split('/').pop(),
+        cwd: str(args.cwd) ?? undefined
+      });
+    }
+  });
+
+  commands.addCommand(CommandIDs.splitRight, {
+    label: trans.__('Split Pane Right'),
+    caption: trans.__('Start a shell in a new pane right of this one'),
+    isEnabled: args => target(args).spaceId !== null,
+    execute: args => split(args, 'row')
+  });
+
+  commands.addCommand(CommandIDs.splitDown, {
+    label: trans.__('Split Pane Down'),
+    caption: trans.__('Start a shell in a new pane below this one'),
+    isEnabled: args => target(args).spaceId !== null,
+    execute: args => split(args, 'column')
+  });
+
+  commands.addCommand(CommandIDs.closePane, {
+    label: trans.__('Close Pane'),
+    caption: trans.__('Stop the pane\'s program and remove the pane'),
+    isEnabled: hasPane,
+    execute: async args => {
+      const { spaceId, paneId, view } = target(args);
+      const pane = spaceId !== null && paneId !== null ? model.pane(spaceId, paneId) : undefined;
+      if (pane === undefined || spaceId === null) {
+        return;
+      }
+      if (pane.state === 'running' && ctx.settings().confirmClose) {
+        const result = await showDialog({
+          title: trans.__('Close pane %1?', pane.title || pane.kind),
+          body: trans.__('Its program is still running; closing the pane stops it.'),
+          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Close') })]
+        });
+        if (!result.button.accept) {
+          return;
+        }
+      }
+      // Focus goes where reading order continues, as when closing a tab.
+      const next = view !== null ? cycle(view.space?.layout ?? null, pane.id, 1) : null;
+      try {
+        await model.api.deletePane(spaceId, pane.id);
+        await model.refreshSpace(spaceId);
+        if (view !== null && next !== null && next !== pane.id) {
+          view.activatePane(next);
+        }
+      } catch (error) {
+        fail(trans.__('The pane was not closed'))(error);
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.restartPane, {
+    label: trans.__('Restart Pane'),
+    caption: trans.__('Run the pane\'s command again (what runs now is stopped)'),
+    isEnabled: hasPane,
+    execute: async args => {
+      const { spaceId, paneId } = target(args);
+      const pane = spaceId !== null && paneId !== null ? model.pane(spaceId, paneId) : undefined;
+      if (pane === undefined || spaceId === null) {
+        return;
+      }
+      if (pane.state === 'running') {
+        const result = await showDialog({
+          title: trans.__('Restart pane %1?', pane.title || pane.kind),
+          body: trans.__('Its program is still running; restarting stops it and starts it again.'),
+          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Restart') })]
+        });
+        if (!result.button.accept) {
+          return;
+        }
+      }
+      try {
+        await model.api.restartPane(spaceId, pane.id);
+        // tmux clears the pane's screen on a restart without telling its watchers: attach
+        // again for a redraw of what the screen really holds now.
+        viewOf(spaceId)?.pane(pane.id)?.reconnect(true);
+        await model.refreshSpace(spaceId);
+      } catch (error) {
+        fail(trans.__('The pane was not restarted'))(error);
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.renamePane, {
+    label: trans.__('Rename Pane…'),
+    isEnabled: hasPane,
+    execute: async args => {
+      const { spaceId, paneId } = target(args);
+      const pane = spaceId !== null && paneId !== null ? model.pane(spaceId, paneId) : undefined;
+      if (pane === undefined || spaceId === null) {
+        return;
+      }
+      const result = await InputDialog.getText({ title: trans.__('Rename Pane'), text: pane.title });
+      if (!result.button.accept || result.value === null || result.value === pane.title) {
+        return;
+      }
+      try {
+        await model.api.patchPane(spaceId, pane.id, { title: result.value.trim() });
+        await model.refreshSpace(spaceId);
+      } catch (error) {
+        fail(trans.__('The pane was not renamed'))(error);
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.reconnectPane, {
+    label: trans.__('Reconnect Pane'),
+    isEnabled: hasPane,
+    execute: args => {
+      const { view, paneId } = target(args);
+      if (view !== null && paneId !== null) {
+        view.pane(paneId)?.reconnect();
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.toggleMaximize, {
+    label: args => {
+      const { view, paneId } = target(args);
+      return view !== null && view.maximizedPaneId !== null && view.maximizedPaneId === paneId
+        ? trans.__('Restore Pane Grid')
+        : trans.__('Maximize Pane');
+    },
+    isEnabled: hasPane,
+    execute: args => {
+      const { view, paneId } = target(args);
+      view?.toggleMaximize(paneId);
+    }
+  });
+
+  const focusCommands: Array<[string, string, (view: SpaceView) => void]> = [
+    [CommandIDs.focusNext, trans.__('Focus Next Pane'), v => v.focusCycle(1)],
+    [CommandIDs.focusPrevious, trans.__('Focus Previous Pane'), v => v.focusCycle(-1)],
+    ...(
+      [
+        ['left', CommandIDs.focusLeft, trans.__('Focus Pane Left')],
+        ['right', CommandIDs.focusRight, trans.__('Focus Pane Right')],
+        ['up', CommandIDs.focusUp, trans.__('Focus Pane Above')],
+        ['down', CommandIDs.focusDown, trans.__('Focus Pane Below')]
+      ] as Array<[Heading, string, string]>
+    ).map(([heading, id, label]): [string, string, (view: SpaceView) => void] => [
+      id,
+      label,
+      v => v.focusNeighbour(heading)
+    ])
+  ];
+  for (const [id, label, move] of focusCommands) {
+    commands.addCommand(id, {
+      label,
+      isEnabled: hasView,
+      execute: () => {
+        const view = tracker.currentWidget?.content;
+        if (view !== undefined) {
+          move(view);
+        }
+      }
+    });
+  }
+}
+
+/** Commands shown in the palette, in this order. */
+export const PALETTE_COMMANDS = [
+  CommandIDs.open,
+  CommandIDs.createSpace,
+  CommandIDs.newShell,
+  CommandIDs.newCommand,
+  CommandIDs.splitRight,
+  CommandIDs.splitDown,
+  CommandIDs.closePane,
+  CommandIDs.restartPane,
+  CommandIDs.renamePane,
+  CommandIDs.reconnectPane,
+  CommandIDs.toggleMaximize,
+  CommandIDs.focusNext,
+  CommandIDs.focusPrevious,
+  CommandIDs.focusLeft,
+  CommandIDs.focusRight,
+  CommandIDs.focusUp,
+  CommandIDs.focusDown,
+  CommandIDs.renameSpace,
+  CommandIDs.deleteSpace,
+  CommandIDs.refresh
+];

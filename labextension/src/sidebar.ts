@@ -1,0 +1,238 @@
+/**
+ * The Spaces panel in the left sidebar: every space with its folder, its panes and each pane's
+ * state, redrawn from the model as the server announces changes.
+ *
+ * Plain DOM, redrawn whole on each change: a person has a handful of spaces with at most 16
+ * panes each, and a full redraw keeps the panel a pure function of the model. Every action is
+ * a command, so the panel, the palette and the shortcuts share one implementation.
+ */
+
+import type { TranslationBundle } from '@jupyterlab/translation';
+import {
+  addIcon,
+  deleteIcon,
+  editIcon,
+  refreshIcon,
+  runIcon,
+  terminalIcon
+} from '@jupyterlab/ui-components';
+import type { LabIcon } from '@jupyterlab/ui-components';
+import type { CommandRegistry } from '@lumino/commands';
+import type { ReadonlyJSONObject } from '@lumino/coreutils';
+import type { Message } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+
+import type { IPane, ISpace } from './api';
+import { spacesIcon } from './icons';
+import type { SpacesModel } from './model';
+import { CommandIDs } from './tokens';
+
+export interface ISpacesSidebarOptions {
+  model: SpacesModel;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}
+
+export class SpacesSidebar extends Widget {
+  constructor(options: ISpacesSidebarOptions) {
+    super();
+    this._model = options.model;
+    this._commands = options.commands;
+    this._trans = options.trans;
+    this.id = 'jp-Spaces-sidebar';
+    this.addClass('jp-Spaces-sidebar');
+    this.title.icon = spacesIcon;
+    this.title.caption = this._trans.__('Spaces');
+    this._model.changed.connect(this._render, this);
+    this._render();
+  }
+
+  dispose(): void {
+    this._model.changed.disconnect(this._render, this);
+    super.dispose();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    // The panel may have been hidden through many changes; make sure it is current.
+    void this._model.refresh();
+  }
+
+  private _render(): void {
+    const trans = this._trans;
+    const model = this._model;
+    const scroll = this._list?.scrollTop ?? 0;
+    const root = document.createElement('div');
+    root.className = 'jp-Spaces-sidebarContent';
+
+    const header = document.createElement('div');
+    header.className = 'jp-Spaces-sidebarHeader';
+    const heading = document.createElement('h2');
+    heading.textContent = trans.__('Spaces');
+    header.appendChild(heading);
+    header.appendChild(this._button('create-space', CommandIDs.createSpace, {}, addIcon, trans.__('New space for the current folder')));
+    header.appendChild(this._button('refresh', CommandIDs.refresh, {}, refreshIcon));
+    root.appendChild(header);
+
+    const host = model.host;
+    if (host !== null && !host.durable) {
+      root.appendChild(
+        this._banner(
+          'jp-Spaces-hostWarning',
+          trans.__('Panes cannot start: %1', host.message ?? trans.__('tmux is not available on the server.'))
+        )
+      );
+    } else if (host !== null && host.unknown_sessions.length > 0) {
+      root.appendChild(
+        this._banner(
+          'jp-Spaces-hostInfo',
+          trans._n(
+            '%1 tmux session belongs to no known space (left running).',
+            '%1 tmux sessions belong to no known space (left running).',
+            host.unknown_sessions.length
+          )
+        )
+      );
+    }
+    if (model.error !== null) {
+      root.appendChild(this._banner('jp-Spaces-error', trans.__('Could not list the spaces: %1', model.error)));
+    }
+
+    const list = (this._list = document.createElement('ul'));
+    list.className = 'jp-Spaces-list';
+    const spaces = model.spaces;
+    for (const space of spaces) {
+      list.appendChild(this._space(space));
+    }
+    root.appendChild(list);
+    if (spaces.length === 0 && model.loaded) {
+      const empty = document.createElement('p');
+      empty.className = 'jp-Spaces-emptyList';
+      empty.textContent = trans.__(
+        'No spaces yet. Open a folder in the file browser and create a space for it with +.'
+      );
+      root.appendChild(empty);
+    }
+    this.node.replaceChildren(root);
+    list.scrollTop = scroll;
+  }
+
+  private _space(space: ISpace): HTMLLIElement {
+    const trans = this._trans;
+    const args = { spaceId: space.id };
+    const li = document.createElement('li');
+    li.className = 'jp-Spaces-space';
+    li.dataset.spaceId = space.id;
+    li.dataset.status = space.status;
+
+    const row = document.createElement('div');
+    row.className = 'jp-Spaces-spaceRow';
+    row.title = trans.__('Open %1', space.name);
+    row.addEventListener('click', () => void this._commands.execute(CommandIDs.open, args));
+
+    const name = document.createElement('span');
+    name.className = 'jp-Spaces-spaceName';
+    name.textContent = space.name;
+    const path = document.createElement('span');
+    path.className = 'jp-Spaces-spacePath';
+    path.textContent = space.path ? `${space.path}/` : '/';
+    const text = document.createElement('span');
+    text.className = 'jp-Spaces-spaceText';
+    text.append(name, path);
+    row.appendChild(text);
+
+    if (space.status !== 'ok' || space.read_only) {
+      const status = document.createElement('span');
+      status.className = 'jp-Spaces-spaceStatus';
+      status.dataset.status = space.status;
+      status.textContent = space.status === 'ok' ? trans.__('read-only') : space.status;
+      status.title = space.message ?? '';
+      row.appendChild(status);
+    }
+
+    const actions = document.createElement('span');
+    actions.className = 'jp-Spaces-spaceActions';
+    if (!space.read_only) {
+      actions.appendChild(this._button('new-shell', CommandIDs.newShell, args, terminalIcon));
+      actions.appendChild(this._button('new-command', CommandIDs.newCommand, args, runIcon));
+      actions.appendChild(this._button('rename-space', CommandIDs.renameSpace, args, editIcon));
+    }
+    actions.appendChild(this._button('delete-space', CommandIDs.deleteSpace, args, deleteIcon));
+    row.appendChild(actions);
+    li.appendChild(row);
+
+    if (space.panes.length > 0) {
+      const panes = document.createElement('ul');
+      panes.className = 'jp-Spaces-paneList';
+      for (const pane of space.panes) {
+        panes.appendChild(this._pane(space, pane));
+      }
+      li.appendChild(panes);
+    }
+    return li;
+  }
+
+  private _pane(space: ISpace, pane: IPane): HTMLLIElement {
+    const trans = this._trans;
+    const li = document.createElement('li');
+    li.className = 'jp-Spaces-paneItem';
+    li.dataset.paneId = pane.id;
+    li.dataset.state = pane.state;
+    li.title = pane.kind === 'command' ? pane.argv.join(' ') : trans.__('shell');
+    li.addEventListener('click', () =>
+      void this._commands.execute(CommandIDs.open, { spaceId: space.id, paneId: pane.id })
+    );
+    const title = document.createElement('span');
+    title.className = 'jp-Spaces-paneItemTitle';
+    title.textContent = pane.title || pane.kind;
+    const kind = document.createElement('span');
+    kind.className = 'jp-Spaces-paneKind';
+    kind.textContent = pane.kind;
+    kind.hidden = (pane.title || pane.kind) === pane.kind;
+    const state = document.createElement('span');
+    state.className = 'jp-Spaces-state';
+    state.dataset.state = pane.state;
+    state.textContent =
+      pane.state === 'exited'
+        ? pane.exit_signal
+          ? trans.__('exited (%1)', pane.exit_signal)
+          : trans.__('exited %1', pane.exit_code ?? '?')
+        : pane.state === 'gone'
+          ? trans.__('gone')
+          : trans.__('running');
+    li.append(title, kind, state);
+    return li;
+  }
+
+  private _button(
+    action: string,
+    command: string,
+    args: ReadonlyJSONObject,
+    icon: LabIcon,
+    label?: string
+  ): HTMLButtonElement {
+    const b = document.createElement('button');
+    b.className = 'jp-Spaces-iconButton';
+    b.dataset.action = action;
+    const text = label ?? this._commands.label(command, args);
+    b.title = text;
+    b.setAttribute('aria-label', text);
+    icon.element({ container: b, tag: null });
+    b.addEventListener('click', event => {
+      event.stopPropagation();
+      void this._commands.execute(command, args);
+    });
+    return b;
+  }
+
+  private _banner(className: string, text: string): HTMLElement {
+    const p = document.createElement('p');
+    p.className = `jp-Spaces-banner ${className}`;
+    p.textContent = text;
+    return p;
+  }
+
+  private _model: SpacesModel;
+  private _commands: CommandRegistry;
+  private _trans: TranslationBundle;
+  private _list: HTMLUListElement | null = null;
+}
