@@ -298,9 +298,15 @@ describe('jupyter-spaces in JupyterLab', () => {
         assert.deepEqual(renderers, ['dom', 'dom', 'dom']);
         await typeInto(page, grid.b, 'echo dom-renderer-$((6*7))\r');
         await waitForText(page, grid.b, 'dom-renderer-42');
-        // The DOM renderer puts the text in the page itself.
-        const dom = await page.$eval(`.jp-Spaces-pane[data-pane-id="${grid.b}"] .xterm-rows`, e => e.textContent);
-        assert.match(dom, /dom-renderer-42/);
+        // The DOM renderer puts the text in the page itself, on its next animation frame.
+        await page.waitForFunction(
+          id =>
+            /dom-renderer-42/.test(
+              document.querySelector(`.jp-Spaces-pane[data-pane-id="${id}"] .xterm-rows`)?.textContent ?? ''
+            ),
+          grid.b,
+          { timeout: 10000 }
+        );
       } finally {
         page = previous;
       }
