@@ -15,4 +15,5 @@ ruff check jupyter_spaces tests benchmarks
 mypy
 python -m pytest "$@"
 (cd labextension && npm test)
+./scripts/check-wheel.sh   # the wheel works where there is no node
 (cd labextension/ui-tests && npm ci --no-audit --no-fund && npm test)
