@@ -5,7 +5,10 @@ The pane channel speaks terminado's messages (``["stdin", s]``, ``["stdout", s]`
 ``["set_size", rows, cols]``, ``["setup", {}]``) so JupyterLab's terminal client code can talk
 to a pane, plus two of its own: the client may send ``["ack", n]`` (total characters it has
 processed) to get windowed flow control, and the server sends ``["error", message]`` when a
-message is refused (nothing else happens then).
+message is refused (nothing else happens then). A channel to a pane that does not exist or is
+gone (or with a bad query) is accepted and closed at once with code 4000 + the HTTP status
+(4404, 4409, 4400) and the reason, so browsers stop retrying; failed authentication or
+authorization is refused at the handshake (403).
 """
 
 from __future__ import annotations
@@ -169,6 +172,7 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
     auth_resource = AUTH_RESOURCE
     pane_stream: PaneStream | None = None
     watcher: Watcher | None = None
+    refusal: SpacesError | None = None
 
     @property
     def manager(self) -> SpaceManager:
@@ -189,10 +193,16 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
         await self.manager.ready()
         app = self.settings["spaces_app"]
         raw = self.get_query_argument("history", str(app.attach_history))
-        if not raw.isdigit() or int(raw) > app.history_limit:
-            raise SpacesError(400, f"history must be a whole number from 0 to {app.history_limit}")
-        self.history = int(raw)
-        self.pane_stream = await self.manager.stream(space_id, pane_id)
+        try:
+            if not raw.isdigit() or int(raw) > app.history_limit:
+                limit = app.history_limit
+                raise SpacesError(400, f"history must be a whole number from 0 to {limit}")
+            self.history = int(raw)
+            self.pane_stream = await self.manager.stream(space_id, pane_id)
+        except SpacesError as e:
+            # A browser cannot read a refused handshake's status and would retry for ever;
+            # an accepted socket closed with 4000 + status and the reason tells it to stop.
+            self.refusal = e
 
     @ws_authenticated
     async def get(self, space_id: str, pane_id: str) -> None:  # type: ignore[override]
@@ -208,6 +218,11 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
         super().write_error(status_code, **kwargs)
 
     def open(self, space_id: str, pane_id: str) -> None:  # type: ignore[override]
+        if self.refusal is not None:
+            # Close reasons are limited to 123 bytes.
+            reason = self.refusal.message.encode()[:120].decode("utf-8", "ignore")
+            self.close(4000 + self.refusal.status_code, reason)
+            return
         assert self.pane_stream is not None
         self.send(["setup", {}])
         self.watcher = self.pane_stream.attach(self.send, self.history, on_end=self.ended)

@@ -220,27 +220,16 @@ async def test_refused_messages_change_nothing(api, jp_root_dir, jp_ws_fetch, jp
     await ch.until(lambda c: "still-2" in c.text)
 
 
-async def test_channel_to_unknown_pane_is_404(api, jp_root_dir, jp_ws_fetch):
-    from tornado.httpclient import HTTPClientError
-
-    space_id, _ = await new_pane(api, jp_root_dir, ["cat"])
-    for ids in ((space_id, "nosuchpane"), ("nosuchspace", "abcd")):
-        try:
-            await jp_ws_fetch("api", "spaces", *ids[:1], "panes", ids[1], "channel")
-        except HTTPClientError as e:
-            assert e.code == 404
-        else:
-            raise AssertionError("expected 404")
-
-
-async def test_deleting_a_pane_closes_its_channels(api, jp_root_dir, jp_ws_fetch):
+async def test_channel_to_unknown_pane_closes_with_4404(api, jp_root_dir, jp_ws_fetch):
     space_id, pane = await new_pane(api, jp_root_dir, ["cat"])
-    ch = await open_channel(jp_ws_fetch, space_id, pane["id"])
-    await ch.drain()
-    code, _ = await api("DELETE", space_id, "panes", pane["id"])
-    assert code == 204
-    assert await asyncio.wait_for(ch.ws.read_message(), 5) is None
-    assert ch.ws.close_code == 1000 and "closed" in (ch.ws.close_reason or "")
+    for ids, query, code in (
+        ((space_id, "nosuchpane"), {}, 4404),
+        (("nosuchspace", "abcd"), {}, 4404),
+        ((space_id, pane["id"]), {"history": "lots"}, 4400),
+    ):
+        ws = await jp_ws_fetch("api", "spaces", ids[0], "panes", ids[1], "channel", params=query)
+        assert await asyncio.wait_for(ws.read_message(), 5) is None
+        assert ws.close_code == code and ws.close_reason, (ids, ws.close_code, ws.close_reason)
 
 
 def stream_of(jp_serverapp, space_id, pane_id):  # type: ignore[no-untyped-def]

@@ -69,7 +69,9 @@ export class Backoff {
  * is a connection problem and is retried.
  */
 export function shouldReconnect(code: number): boolean {
-  return code !== 1000;
+  // 1000: the pane ended. 4400-4499: the server refused the channel (4000 + an HTTP 4xx: the
+  // pane does not exist, is gone, or the query was bad); retrying would get the same answer.
+  return code !== 1000 && !(code >= 4400 && code <= 4499);
 }
 
 /** What `InputBuffer.push` did with the text. */

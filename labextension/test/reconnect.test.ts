@@ -48,6 +48,12 @@ describe('shouldReconnect', () => {
     assert.equal(shouldReconnect(1000), false);
   });
 
+  it('does not reconnect when the server refused the channel (4000 + an HTTP 4xx)', () => {
+    for (const code of [4400, 4404, 4409, 4499]) {
+      assert.equal(shouldReconnect(code), false, `code ${code}`);
+    }
+  });
+
   it('reconnects after a server going away, a dropped network or an error', () => {
     for (const code of [1001, 1006, 1011, 1012, 1013, 4000]) {
       assert.equal(shouldReconnect(code), true, `code ${code}`);

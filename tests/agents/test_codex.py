@@ -168,8 +168,7 @@ def test_legacy_rust_header_is_indexed_but_not_resumable(tmp_path: Path) -> None
                     {
                         "type": "input_text",
                         "text": (
-                            "<environment_context>\n<cwd>/srv/legacy</cwd>\n"
-                            "</environment_context>"
+                            "<environment_context>\n<cwd>/srv/legacy</cwd>\n</environment_context>"
                         ),
                     }
                 ],
