@@ -232,6 +232,16 @@ async def test_channel_to_unknown_pane_closes_with_4404(api, jp_root_dir, jp_ws_
         assert ws.close_code == code and ws.close_reason, (ids, ws.close_code, ws.close_reason)
 
 
+async def test_deleting_a_pane_closes_its_channels(api, jp_root_dir, jp_ws_fetch):
+    space_id, pane = await new_pane(api, jp_root_dir, ["cat"])
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"])
+    await ch.drain()
+    code, _ = await api("DELETE", space_id, "panes", pane["id"])
+    assert code == 204
+    assert await asyncio.wait_for(ch.ws.read_message(), 5) is None
+    assert ch.ws.close_code == 1000 and "closed" in (ch.ws.close_reason or "")
+
+
 def stream_of(jp_serverapp, space_id, pane_id):  # type: ignore[no-untyped-def]
     streams = jp_serverapp.web_app.settings["spaces_manager"].streams
     return streams[f"jsp_{space_id}_{pane_id}"]
