@@ -490,8 +490,11 @@ try {
   }
   const wsBase = server.url.replace(/^http/, 'ws');
   const token = encodeURIComponent(server.token);
+  // A page of the server's own origin that is not JupyterLab: its "404 Not Found" page. (The
+  // API's JSON pages forbid connections by CSP; a page served by Playwright's route() has no
+  // address space, so Chromium's local network access checks block it from 127.0.0.1.)
   const probePage = await context.newPage();
-  await probePage.goto(`${server.url}/api/spaces?token=${server.token}`);
+  await probePage.goto(`${server.url}/latency-probe-no-such-page`);
   const probe =
     PROBE_KEYS > 0
       ? await probePage.evaluate(echoProbe, {
@@ -504,6 +507,24 @@ try {
         })
       : null;
   await probePage.close();
+
+  // The page's frame interval, for reading the numbers: the latency is counted in frames.
+  const frameMs = await page.evaluate(
+    () =>
+      new Promise(resolve => {
+        const ts = [];
+        const tick = t => {
+          ts.push(t);
+          if (ts.length < 31) {
+            requestAnimationFrame(tick);
+          } else {
+            const d = ts.slice(1).map((x, i) => x - ts[i]).sort((a, b) => a - b);
+            resolve(d[Math.floor(d.length / 2)]);
+          }
+        };
+        requestAnimationFrame(tick);
+      })
+  );
 
   // Report.
   const stats = {};
@@ -562,8 +583,8 @@ try {
   }
   lines.push('');
   lines.push(
-    `<sub>Method: headless Chromium (${await browser.version()}) without WebGL, ${os.cpus().length} CPUs; both terminals on screen side by side, ` +
-      `both running \`${SHELL.join(' ')}\` (pane: ${shellInfo.pane}; stock: ${shellInfo.stock}), both on xterm.js's DOM renderer ` +
+    `<sub>Method: headless Chromium (${await browser.version()}) without WebGL, ${os.cpus().length} CPUs, frame interval ${ms(frameMs)} ms (median of 30 rAF deltas); both terminals on screen side by side, ` +
+      `both running \`${SHELL.map(a => (/\s/.test(a) ? `'${a}'` : a)).join(' ')}\` (pane: ${shellInfo.pane}; stock: ${shellInfo.stock}), both on xterm.js's DOM renderer ` +
       `(the stock terminal's canvas addon disposed). One printable key at a time ([a-z0-9], seed ${SEED}) via page.keyboard.press at an idle prompt, ` +
       `${GAP_MIN}–${GAP_MAX} ms after the previous key was painted; Ctrl-U every ${CLEAR_EVERY} keys; blocks of ${CLEAR_EVERY} alternating ABBA. ` +
       `t0 = performance.now() in a capture-phase keydown listener (on window, target = the terminal's textarea); ` +
@@ -588,6 +609,7 @@ try {
             cpus: os.cpus().length,
             node: process.version,
             tmux: execFileSync('tmux', ['-V']).toString().trim(),
+            frameMs,
             renderers: { pane: paneRenderer, stock: stockRenderer },
             shells: shellInfo
           },
