@@ -380,6 +380,11 @@ def _parse_ts_json(path: str) -> ParseResult:
                 p._item(item, None, legacy=True)
     else:
         malformed = 1
+    return _whole_file(p, size, malformed)
+
+
+def _whole_file(p: _FileParser, size: int, malformed: int) -> ParseResult:
+    """The result of a file read whole (legacy JSON, zstd archives): it replaces what was kept."""
     s = p.session()
     return ParseResult(
         sessions={s.id: s},
@@ -467,16 +472,7 @@ class CodexFormat(AgentFormat):
                 reader = LineReader(stream, 0, final=True)
                 for rec in records(reader, bad):
                     p.feed(rec)
-        malformed = bad[0] + reader.oversized
-        s = p.session()
-        return ParseResult(
-            sessions={s.id: s},
-            messages=p.messages,
-            state=FileState(size, malformed, {}),
-            reset=True,
-            bytes_read=size,
-            malformed=malformed,
-        )
+        return _whole_file(p, size, bad[0] + reader.oversized)
 
     def merge(self, parts: list[Part]) -> tuple[Session, set[str]]:
         # The same thread in sessions/ and archived_sessions/, or as .jsonl and .jsonl.zst: keep

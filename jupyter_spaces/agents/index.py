@@ -25,7 +25,8 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -284,24 +285,15 @@ class SessionIndex:
         if agents is None:
             agents = list(roots) if roots else list(AGENT_NAMES)
         stats = SyncStats()
-        with self._write_lock:
-            conn = self._conn()
-            batch = _Batch()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for agent in agents:
-                    fmt = FORMATS[agent]
-                    rts = (
-                        [Path(p) for p in roots[agent]]
-                        if roots and agent in roots
-                        else self.roots(agent)
-                    )
-                    self._sync_agent(conn, fmt, rts, stats, batch)
-                self._finish(conn, batch, stats)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._writing(stats) as (conn, batch):
+            for agent in agents:
+                fmt = FORMATS[agent]
+                rts = (
+                    [Path(p) for p in roots[agent]]
+                    if roots and agent in roots
+                    else self.roots(agent)
+                )
+                self._sync_agent(conn, fmt, rts, stats, batch)
         stats.seconds = time.monotonic() - t0
         return stats
 
@@ -311,24 +303,30 @@ class SessionIndex:
         t0 = time.monotonic()
         path = os.path.abspath(path)
         stats = SyncStats()
+        with self._writing(stats) as (conn, batch):
+            for agent, fmt in FORMATS.items():
+                rts = self.roots(agent)
+                if isinstance(fmt, codex.CodexFormat) and path in fmt.title_files(rts):
+                    self._sync_titles(conn, path, stats, batch)
+                elif fmt.owns(path, rts) or self._known(conn, path, agent):
+                    self._sync_one(conn, fmt, path, stats, batch)
+        stats.seconds = time.monotonic() - t0
+        return stats
+
+    @contextmanager
+    def _writing(self, stats: SyncStats) -> Iterator[tuple[sqlite3.Connection, _Batch]]:
+        """One write transaction: the batch is flushed and committed, or all of it rolls back."""
         with self._write_lock:
             conn = self._conn()
             batch = _Batch()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for agent, fmt in FORMATS.items():
-                    rts = self.roots(agent)
-                    if isinstance(fmt, codex.CodexFormat) and path in fmt.title_files(rts):
-                        self._sync_titles(conn, path, stats, batch)
-                    elif fmt.owns(path, rts) or self._known(conn, path, agent):
-                        self._sync_one(conn, fmt, path, stats, batch)
+                yield conn, batch
                 self._finish(conn, batch, stats)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        stats.seconds = time.monotonic() - t0
-        return stats
 
     def _known(self, conn: sqlite3.Connection, path: str, agent: str) -> bool:
         return (
