@@ -7,7 +7,7 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 
 from .host.stream import FlowSettings
 from .host.tmux import TmuxServer, default_socket_dir
@@ -83,6 +83,36 @@ class SpacesApp(ExtensionApp):
         help="Seconds between checks of pane states (exits, vanished sessions) for the "
         "change announcements.",
     )
+
+    sessions_index_path = Unicode(
+        config=True,
+        help="SQLite index of agent sessions (Claude Code, Codex CLI, Gemini CLI). Default: "
+        "<jupyter data dir>/spaces/agent-sessions.sqlite.",
+    )
+    agent_roots = Dict(
+        value_trait=List(Unicode()),
+        key_trait=Unicode(),
+        config=True,
+        help="Folders to find each agent's sessions in, e.g. {'claude': ['/home/me/.claude']}. "
+        "An agent left out uses its own defaults: CLAUDE_CONFIG_DIR (or ~/.claude and "
+        "~/.config/claude), CODEX_HOME (or ~/.codex), GEMINI_CLI_HOME (or ~) /.gemini.",
+    )
+    sessions_watch = Bool(
+        True,
+        config=True,
+        help="Watch the agents' folders (inotify through watchfiles) so new sessions are "
+        "searchable at once; when False, or when watching fails, re-scan every "
+        "sessions_poll_interval seconds.",
+    )
+    sessions_poll_interval = Float(
+        5.0, config=True, help="Seconds between re-scans of the agents' folders when not watching."
+    )
+
+    @default("sessions_index_path")
+    def _default_sessions_index_path(self) -> str:
+        from .agents import default_index_path
+
+        return str(default_index_path())
 
     @default("socket_dir")
     def _default_socket_dir(self) -> str:

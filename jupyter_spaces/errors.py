@@ -1,15 +1,32 @@
 """The one error type the API turns into an HTTP answer."""
 
+from typing import Any
+
 from tornado.web import HTTPError
 
 
 class SpacesError(HTTPError):
-    """A request that cannot be done; ``status_code`` is the HTTP code, ``message`` says why."""
+    """A request that cannot be done; ``status_code`` is the HTTP code, ``message`` says why.
 
-    def __init__(self, status: int, message: str) -> None:
+    ``reason`` is a short code a client can act on (``"no_space"``, ``"gone"``, ...); ``details``
+    are extra fields of the JSON answer (for example the ``path`` a client may create a space in).
+    """
+
+    def __init__(
+        self, status: int, message: str, reason: str | None = None, **details: Any
+    ) -> None:
         # tornado %-formats log_message when it logs; keep a literal '%' literal.
         super().__init__(status, message.replace("%", "%%"))
         self.message = message
+        self.code = reason
+        self.details = details
 
     def __str__(self) -> str:
         return self.message
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": self.message}
+        if self.code:
+            body["reason"] = self.code
+        body.update(self.details)
+        return body

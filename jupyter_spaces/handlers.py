@@ -62,7 +62,7 @@ class SpacesAPIHandler(APIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, SpacesError):
             self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps({"message": exc.message}))
+            self.finish(json.dumps(exc.to_json()))
             return
         super().write_error(status_code, **kwargs)
 
@@ -166,6 +166,43 @@ class PaneScreenHandler(SpacesAPIHandler):
         self.reply(await self.manager.screen(space_id, pane_id, int(raw)))
 
 
+class SessionsHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        args = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        self.reply(await self.manager.sessions.search(args))
+
+
+class SessionHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, agent: str, session_id: str) -> None:
+        session = await self.manager.sessions.get(agent, session_id)
+        self.reply(self.manager.sessions.session_json(session))
+
+
+class SessionMessagesHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, agent: str, session_id: str) -> None:
+        args = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        if set(args) - {"limit", "offset"}:
+            raise SpacesError(400, "messages takes only limit and offset")
+        self.reply(await self.manager.sessions.messages(agent, session_id, args))
+
+
+class SessionResumeHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, agent: str, session_id: str) -> None:
+        pane = await self.manager.resume_session(agent, session_id, self.body())
+        self.set_header(
+            "Location", self.base_url + f"api/spaces/{pane['space_id']}/panes/{pane['id']}"
+        )
+        self.reply(pane, 201)
+
+
 class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
     """The live terminal of one pane."""
 
@@ -213,7 +250,7 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, SpacesError):
             self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps({"message": exc.message}))
+            self.finish(json.dumps(exc.to_json()))
             return
         super().write_error(status_code, **kwargs)
 
@@ -298,8 +335,14 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
 def route_table() -> list[tuple[str, type]]:
     base = r"/api/spaces"
     pane = rf"{base}/{_ID}/panes/{_PANE}"
+    session = rf"{base}/sessions/(?P<agent>[^/]+)/(?P<session_id>[^/]+)"
     return [
         (base, SpacesHandler),
+        # Before "{base}/{space_id}", which would take "sessions" for a space id.
+        (rf"{base}/sessions", SessionsHandler),
+        (session, SessionHandler),
+        (rf"{session}/messages", SessionMessagesHandler),
+        (rf"{session}/resume", SessionResumeHandler),
         (rf"{base}/{_ID}", SpaceHandler),
         (rf"{base}/{_ID}/panes", PanesHandler),
         (pane, PaneHandler),

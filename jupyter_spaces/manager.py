@@ -18,6 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .agent_panes import AgentPanes, parse_agent_request, require_cli
+from .agents import SessionIndex
+from .agents.launch import AgentLaunch, resume_session, wrap
 from .errors import SpacesError
 from .host.stream import PaneStream
 from .host.tmux import (
@@ -31,6 +34,7 @@ from .host.tmux import (
 from .model import PANE_KINDS, Pane, Space, WorkspaceError, valid_id, validate_layout
 from .paths import existing_dir, relative_to_root
 from .registry import Registry
+from .sessions import SessionService
 from .store import WorkspaceStore
 
 if TYPE_CHECKING:
@@ -102,6 +106,20 @@ class SpaceManager:
         self._started: asyncio.Future[None] | None = None
         self._closing: set[asyncio.Future[None]] = set()
         self.last_activity = 0.0
+        index = SessionIndex(app.sessions_index_path, roots=app.agent_roots or None)
+        self.sessions = SessionService(
+            index,
+            root_dir,
+            self._space_dirs,
+            self._sessions_changed,
+            app.log,
+            watch=app.sessions_watch,
+            poll_interval=app.sessions_poll_interval,
+        )
+        self.agents = AgentPanes(index, index.roots("claude"))
+        self._sessions_news = 0
+        self._sessions_timer: asyncio.TimerHandle | None = None
+        self._detecting: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -127,6 +145,16 @@ class SpaceManager:
                 self.host_error = f"the private tmux server cannot be used: {e}"
                 self.log.error("jupyter-spaces: %s", self.host_error)
         self._poller = asyncio.ensure_future(self._poll())
+        self.sessions.start()
+        for entry in self.entries.values():
+            for pane in entry.space.panes.values() if entry.space else ():
+                if pane.kind == "agent" and pane.session_id is None and pane.agent != "custom":
+                    # Started before this server: any session since the pane was made will do.
+                    created = datetime.fromisoformat(pane.created.replace("Z", "+00:00"))
+                    self.agents.pending[(entry.id, pane.id)] = (
+                        str(entry.dir / pane.cwd) if pane.cwd else str(entry.dir),
+                        created.timestamp(),
+                    )
 
     async def _adopt(self) -> None:
         panes = await self.tmux.list_panes()
@@ -155,6 +183,9 @@ class SpaceManager:
         for stream in list(self.streams.values()):
             await stream.close("the server is shutting down; the pane keeps running")
         self.streams.clear()
+        if self._sessions_timer is not None:
+            self._sessions_timer.cancel()
+        await self.sessions.stop()
 
     # -- spaces ---------------------------------------------------------------------------
 
@@ -301,7 +332,7 @@ class SpaceManager:
             raise SpacesError(503, self.host_error)
 
     async def create_pane(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        _only(body, {"kind", "argv", "cwd", "title", "env", "rows", "cols", "next_to", "direction"})
+        _only(body, _PLACEMENT | {"kind", "argv", "cwd", "title", "env"} | _AGENT_FIELDS)
         async with self._lock(space_id):
             entry = self._entry(space_id)
             space = self._writable(entry)
@@ -310,20 +341,21 @@ class SpaceManager:
                 raise SpacesError(
                     400, f"unknown pane kind {kind!r}; expected one of {', '.join(PANE_KINDS)}"
                 )
+            if kind != "agent" and (unknown := sorted(set(body) & _AGENT_FIELDS - {"argv"})):
+                raise SpacesError(400, f"{', '.join(unknown)}: only for agent panes")
             argv = body.get("argv")
-            if kind == "command":
+            if kind == "agent":
+                req = parse_agent_request(body)
+            elif kind == "command":
                 if not isinstance(argv, list) or not argv:
                     raise SpacesError(400, "a command pane needs a non-empty argv list")
+                if not all(isinstance(a, str) and a and "\x00" not in a for a in argv):
+                    raise SpacesError(400, "argv must hold non-empty strings without NUL")
             elif argv not in (None, []):
                 raise SpacesError(400, "a shell pane takes no argv (it runs your login shell)")
             else:
                 argv = [login_shell(), "-l"]
-            if not all(isinstance(a, str) and a and "\x00" not in a for a in argv):
-                raise SpacesError(400, "argv must hold non-empty strings without NUL")
-            cwd_rel = body.get("cwd", "")
-            cwd = existing_dir(entry.dir, cwd_rel, "cwd")
-            if relative_to_root(self.root, cwd) is None:
-                raise SpacesError(400, f"cwd {cwd_rel!r} points outside the server's root")
+            cwd = self._pane_cwd(entry, body.get("cwd", ""))
             title = body.get("title", "")
             if not isinstance(title, str) or len(title) > MAX_TITLE:
                 raise SpacesError(400, f"title must be a string of at most {MAX_TITLE} characters")
@@ -336,35 +368,83 @@ class SpaceManager:
                 for k, v in env.items()
             ):
                 raise SpacesError(400, "env must map variable names to strings")
-            size = self._size(body.get("rows"), body.get("cols"))
-            next_to = body.get("next_to")
-            if next_to is not None and next_to not in space.panes:
-                raise SpacesError(400, f"next_to: no pane {next_to!r} in this space")
-            direction = body.get("direction", "row")
-            if direction not in ("row", "column"):
-                raise SpacesError(400, "direction must be 'row' or 'column'")
-            if len(space.panes) >= self.app.max_panes_per_space:
-                raise SpacesError(
-                    409, f"space {space_id} already has {len(space.panes)} panes (the most allowed)"
-                )
+            place = self._placement(space, body)
             self._require_host()
-            rel_cwd = cwd.relative_to(entry.dir).as_posix()
-            pane = Pane.new(kind, argv, "" if rel_cwd == "." else rel_cwd, title or kind, env)
-            name = session_name(space.id, pane.id)
-            try:
-                await self.tmux.new_pane(name, argv, str(cwd), self._pane_env(space, pane), size)
-            except TmuxError as e:
-                raise SpacesError(500, f"tmux could not start the pane: {e}") from None
-            space.add_pane(pane, next_to, direction)
-            try:
-                self._save(entry)
-            except SpacesError:
-                # No orphan process for a pane the workspace file does not know about.
-                space.remove_pane(pane.id)
-                await self.tmux.kill(name)
-                raise
+            rel_cwd = _rel(cwd, entry.dir)
+            launch: AgentLaunch | None = None
+            if kind == "agent":
+                launch = await self.agents.start(req, env, cwd)
+                pane = Pane.new(
+                    kind,
+                    launch.argv,
+                    rel_cwd,
+                    title or req.agent,
+                    env,
+                    launch=req.profile(launch.argv, env),
+                    agent=req.agent,
+                    session_id=launch.session_id,
+                )
+            else:
+                assert argv is not None
+                pane = Pane.new(kind, argv, rel_cwd, title or kind, env)
+            await self._start_pane(entry, pane, cwd, place, launch)
         self.emit({"action": "pane_created", "space_id": space_id, "pane_id": pane.id})
         return await self.get_pane(space_id, pane.id)
+
+    def _pane_cwd(self, entry: SpaceEntry, rel: object) -> Path:
+        cwd = existing_dir(entry.dir, rel, "cwd")
+        if relative_to_root(self.root, cwd) is None:
+            raise SpacesError(400, f"cwd {rel!r} points outside the server's root")
+        return cwd
+
+    def _placement(self, space: Space, body: dict[str, Any]) -> _Placement:
+        """Where a new pane goes and its size; checked before anything starts."""
+        size = self._size(body.get("rows"), body.get("cols"))
+        next_to = body.get("next_to")
+        if next_to is not None and next_to not in space.panes:
+            raise SpacesError(400, f"next_to: no pane {next_to!r} in this space")
+        direction = body.get("direction", "row")
+        if direction not in ("row", "column"):
+            raise SpacesError(400, "direction must be 'row' or 'column'")
+        if len(space.panes) >= self.app.max_panes_per_space:
+            raise SpacesError(
+                409, f"space {space.id} already has {len(space.panes)} panes (the most allowed)"
+            )
+        return _Placement(size, next_to, direction)
+
+    async def _start_pane(
+        self,
+        entry: SpaceEntry,
+        pane: Pane,
+        cwd: Path,
+        place: _Placement,
+        launch: AgentLaunch | None = None,
+    ) -> None:
+        """Start the pane's process, then record the pane; a failure leaves neither behind."""
+        space = entry.space
+        assert space is not None
+        name = session_name(space.id, pane.id)
+        argv = self._spawn_argv(pane, launch)
+        try:
+            await self.tmux.new_pane(name, argv, str(cwd), self._pane_env(space, pane), place.size)
+        except TmuxError as e:
+            raise SpacesError(500, f"tmux could not start the pane: {e}") from None
+        space.add_pane(pane, place.next_to, place.direction)
+        try:
+            self._save(entry)
+        except SpacesError:
+            # No orphan process for a pane the workspace file does not know about.
+            space.remove_pane(pane.id)
+            await self.tmux.kill(name)
+            raise
+        if launch is not None and launch.session_id is None and pane.agent != "custom":
+            self.agents.expect(space.id, pane.id, cwd)
+
+    def _spawn_argv(self, pane: Pane, launch: AgentLaunch | None) -> list[str]:
+        """An agent runs inside a shell (a notice first, the shell after it exits)."""
+        if pane.kind != "agent" or launch is None:
+            return list(pane.launch.argv if launch is None else launch.argv)
+        return wrap(launch.argv, login_shell(), launch.notice)
 
     def _pane_env(self, space: Space, pane: Pane) -> dict[str, str]:
         return {
@@ -395,22 +475,34 @@ class SpaceManager:
         return await self.get_pane(space_id, pane_id)
 
     async def restart_pane(self, space_id: str, pane_id: str) -> dict[str, Any]:
-        """Run the pane's launch command again in the same tmux session (killing what runs)."""
+        """Run the pane's launch command again in the same tmux session (killing what runs).
+        An agent pane resumes its stored session, in the session's own folder."""
         async with self._lock(space_id):
             entry, pane = self._pane(space_id, pane_id)
             self._writable(entry)
             self._require_host()
-            assert pane.launch is not None and entry.space is not None
+            assert entry.space is not None
             cwd = existing_dir(entry.dir, pane.cwd, "cwd")
+            launch: AgentLaunch | None = None
+            if pane.kind == "agent":
+                launch, cwd = await self.agents.restart(pane, entry.dir, cwd)
+            argv = self._spawn_argv(pane, launch)
             name = session_name(space_id, pane_id)
             try:
                 if name in await self.tmux.list_panes():
-                    await self.tmux.respawn(name, pane.launch.argv, str(cwd))
+                    await self.tmux.respawn(name, argv, str(cwd))
                 else:  # the session vanished: start it again
                     env = self._pane_env(entry.space, pane)
-                    await self.tmux.new_pane(name, pane.launch.argv, str(cwd), env)
+                    await self.tmux.new_pane(name, argv, str(cwd), env)
             except TmuxError as e:
                 raise SpacesError(500, f"tmux could not restart the pane: {e}") from None
+            if launch is not None:
+                self.agents.forget(space_id, pane_id)
+                if launch.session_id != pane.session_id:
+                    pane.session_id = launch.session_id
+                    self._save(entry)
+                if launch.session_id is None and pane.agent != "custom":
+                    self.agents.expect(space_id, pane_id, cwd)
             stream = self.streams.get(name)
             if stream is not None and stream.alive:
                 stream.redraw()
@@ -423,6 +515,7 @@ class SpaceManager:
             space = self._writable(entry)
             await self._stop_pane(space_id, pane_id)
             space.remove_pane(pane_id)
+            self.agents.forget(space_id, pane_id)
             self._save(entry)
         self.emit({"action": "pane_deleted", "space_id": space_id, "pane_id": pane_id})
 
@@ -544,6 +637,8 @@ class SpaceManager:
             try:
                 if any(e.space and e.space.panes for e in self.entries.values()):
                     await self._announce_states()
+                if self.agents.pending:
+                    await self._detect_sessions()
             except Exception:  # keep polling whatever one round hit
                 self.log.exception("jupyter-spaces: pane state poll failed")
 
@@ -573,6 +668,148 @@ class SpaceManager:
                             "exit_code": code,
                         }
                     )
+
+    # -- agent sessions ---------------------------------------------------------------------
+
+    def _space_dirs(self) -> list[tuple[str, Path]]:
+        return [
+            (e.id, e.dir)
+            for e in self.entries.values()
+            if relative_to_root(self.root, e.dir) is not None
+        ]
+
+    def _sessions_changed(self, count: int) -> None:
+        """Announce index changes at most twice a second, and look for pending panes' ids."""
+        self._sessions_news += count
+        if self.agents.pending and (self._detecting is None or self._detecting.done()):
+            self._detecting = asyncio.ensure_future(self._detect_sessions())
+        if self._sessions_timer is None and self._sessions_news:
+            self._sessions_timer = asyncio.get_running_loop().call_later(
+                0.5, self._announce_sessions
+            )
+
+    def _announce_sessions(self) -> None:
+        self._sessions_timer = None
+        count, self._sessions_news = self._sessions_news, 0
+        if count:
+            self.emit({"action": "sessions_changed", "count": count})
+
+    async def _detect_sessions(self) -> None:
+        """Give pending agent panes the sessions their CLI started (see AgentPanes.detect)."""
+        infos = await self._pane_states()
+        agents: dict[tuple[str, str], str] = {}
+        pids: dict[tuple[str, str], int | None] = {}
+        claimed = []
+        for entry in self.entries.values():
+            for pane in entry.space.panes.values() if entry.space else ():
+                key = (entry.id, pane.id)
+                if pane.session_id:
+                    claimed.append(pane.session_id)
+                elif key in self.agents.pending and pane.agent:
+                    agents[key] = pane.agent
+                    pids[key] = _state(infos.get(key))[2]
+        for key in list(self.agents.pending):
+            if key not in agents:
+                self.agents.forget(*key)
+        found = await asyncio.to_thread(self.agents.detect, agents, pids, claimed)
+        for (space_id, pane_id), session_id in found.items():
+            async with self._lock(space_id):
+                try:
+                    entry, pane = self._pane(space_id, pane_id)
+                    self._writable(entry)
+                except SpacesError:
+                    continue
+                pane.session_id = session_id
+                self._save(entry)
+            self.log.info(
+                "jupyter-spaces: pane %s/%s holds %s session %s",
+                space_id,
+                pane_id,
+                pane.agent,
+                session_id,
+            )
+            self.emit({"action": "pane_updated", "space_id": space_id, "pane_id": pane_id})
+
+    async def resume_session(
+        self, agent: str, session_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A new agent pane that resumes ``session_id`` in its own folder, in the space that
+        holds that folder (or a fresh session there if ``fresh`` and the transcript is gone)."""
+        _only(body, _PLACEMENT | {"space_id", "fresh", "title"})
+        fresh = body.get("fresh", False)
+        if not isinstance(fresh, bool):
+            raise SpacesError(400, "fresh must be true or false")
+        title = body.get("title")
+        if title is not None and (not isinstance(title, str) or len(title) > MAX_TITLE):
+            raise SpacesError(400, f"title must be a string of at most {MAX_TITLE} characters")
+        session = await self.sessions.get(agent, session_id)
+        where = session.resume_cwd or session.cwd
+        if session.is_subagent or not where or (not session.resumable and not session.gone):
+            why = session.resume_reason or "its folder is not known"
+            raise SpacesError(
+                409, f"{agent} session {session_id} cannot be resumed: {why}", "not_resumable"
+            )
+        rel = relative_to_root(self.root, Path(where))
+        space_id = body.get("space_id") or self.sessions.space_of(where)
+        if space_id is None:
+            if rel is None:
+                raise SpacesError(
+                    409,
+                    f"the session's folder {where} is outside this server's root",
+                    "outside_root",
+                )
+            raise SpacesError(
+                409,
+                f"no space holds the session's folder {rel or '.'!r}; create one there first",
+                "no_space",
+                path=rel,
+            )
+        if session.gone and not fresh:
+            raise SpacesError(
+                409,
+                f"the transcript of {agent} session {session_id} was deleted; "
+                "send fresh: true to start a new session in its folder",
+                "gone",
+                path=rel,
+            )
+        async with self._lock(space_id):
+            entry = self._entry(space_id)
+            space = self._writable(entry)
+            inside = Path(where).resolve()
+            if rel is None or (entry.dir != inside and entry.dir not in inside.parents):
+                raise SpacesError(
+                    400, f"the session's folder {where} is not inside space {space_id}"
+                )
+            cwd = self._pane_cwd(entry, _rel(inside, entry.dir))
+            for pane in space.panes.values():
+                if pane.agent == agent and pane.session_id == session_id and not session.gone:
+                    raise SpacesError(
+                        409,
+                        f"{agent} session {session_id} is already open in pane {pane.id}",
+                        "already_open",
+                        space_id=space_id,
+                        pane_id=pane.id,
+                    )
+            place = self._placement(space, body)
+            self._require_host()
+            profile_req = parse_agent_request({"agent": agent})
+            require_cli(agent, [agent], {}, cwd)
+            if session.gone:
+                launch = await self.agents.start(profile_req, {}, cwd)
+            else:
+                launch = resume_session(agent, session_id, None, [])
+            pane = Pane.new(
+                "agent",
+                launch.argv,
+                _rel(cwd, entry.dir),
+                title or _short(session.title or session.first_prompt) or agent,
+                launch=profile_req.profile(launch.argv, {}),
+                agent=agent,
+                session_id=launch.session_id,
+            )
+            await self._start_pane(entry, pane, cwd, place, launch)
+        self.emit({"action": "pane_created", "space_id": space_id, "pane_id": pane.id})
+        return await self.get_pane(space_id, pane.id)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -609,6 +846,8 @@ class SpaceManager:
         state, code, pid = _state(info)
         return {
             **pane.to_json(),
+            "agent": pane.agent,
+            "session_id": pane.session_id,
             "space_id": entry.id,
             "state": state,
             "exit_code": code,
@@ -627,6 +866,28 @@ def _state(info: PaneInfo | None) -> tuple[str, int | None, int | None]:
     return "running", None, info.pid
 
 
+_PLACEMENT = frozenset({"rows", "cols", "next_to", "direction"})
+_AGENT_FIELDS = frozenset({"agent", "args", "model", "resume", "session_id", "argv"})
+
+
+@dataclass
+class _Placement:
+    size: tuple[int, int] | None
+    next_to: str | None
+    direction: str
+
+
+def _short(text: str | None, cap: int = 60) -> str:
+    """A pane title from a session title or prompt: one line, at most ``cap`` characters."""
+    line = " ".join((text or "").split())
+    return line if len(line) <= cap else line[: cap - 1] + "…"
+
+
+def _rel(path: Path, base: Path) -> str:
+    rel = path.relative_to(base).as_posix()
+    return "" if rel == "." else rel
+
+
 def check_size(rows: object, cols: object, max_rows: int, max_cols: int) -> tuple[int, int]:
     """Rows and columns from a client, or SpacesError(400) saying what is wrong."""
     for value, what, top in ((rows, "rows", max_rows), (cols, "cols", max_cols)):
@@ -637,7 +898,7 @@ def check_size(rows: object, cols: object, max_rows: int, max_cols: int) -> tupl
     return rows, cols  # type: ignore[return-value]
 
 
-def _only(body: dict[str, Any], allowed: set[str]) -> None:
+def _only(body: dict[str, Any], allowed: set[str] | frozenset[str]) -> None:
     if not isinstance(body, dict):
         raise SpacesError(400, "the request body must be a JSON object")
     unknown = sorted(set(body) - allowed)

@@ -22,13 +22,16 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 SCHEMA_VERSION = 1
-PANE_KINDS = ("shell", "command")
+PANE_KINDS = ("shell", "command", "agent")
+AGENTS = ("claude", "codex", "gemini", "custom")
 SPLIT_DIRECTIONS = ("row", "column")
 
 Layout = dict[str, Any]
 """A layout node: ``{"type": "pane", "pane": id}`` or ``{"type": "split", ...}``."""
 
 _ID_RE = re.compile(r"[a-z0-9]{4,32}")
+# Agent session ids: UUIDs for the three CLIs; a custom agent's are the user's, kept printable.
+_SESSION_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Sizes are fractions a UI stores after a drag; hand-written ones like 0.33/0.33/0.33 must pass.
 _SIZES_TOLERANCE = 0.02
 # Deep enough for any grid a person builds; bounded so that checking a hostile document ends
@@ -266,6 +269,15 @@ def _take_argv(doc: dict[str, Any], where: str) -> list[str]:
     return argv
 
 
+def _take_strings(doc: dict[str, Any], key: str, where: str, default: Any) -> Any:
+    if key not in doc:
+        return default
+    value = doc[key]
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        raise WorkspaceError(f"{where}: {key!r} must be a list of strings")
+    return list(value)
+
+
 def _take_env(doc: dict[str, Any], where: str) -> dict[str, str]:
     env: dict[str, Any] = _take(doc, "env", dict, where, {})
     for key, value in env.items():
@@ -297,24 +309,39 @@ def check_cwd(cwd: object, where: str = "pane") -> str:
 
 @dataclass
 class LaunchProfile:
-    """How to start a pane again after a cold restore (later also agent flags and model)."""
+    """How to start a pane again after a restart. For agent panes also the flags that a resume
+    must repeat (``model``, ``args``) and, for a custom agent, the ``resume`` template."""
 
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    model: str | None = None
+    args: list[str] = field(default_factory=list)
+    resume: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    _FIELDS = ("argv", "env")
+    _FIELDS = ("argv", "env", "model", "args", "resume")
 
     def to_json(self) -> dict[str, Any]:
-        return _with_extra({"argv": list(self.argv), "env": dict(self.env)}, self.extra)
+        doc: dict[str, Any] = {"argv": list(self.argv), "env": dict(self.env)}
+        if self.model is not None:
+            doc["model"] = self.model
+        if self.args:
+            doc["args"] = list(self.args)
+        if self.resume is not None:
+            doc["resume"] = list(self.resume)
+        return _with_extra(doc, self.extra)
 
     @classmethod
     def from_json(cls, doc: object, where: str = "launch") -> LaunchProfile:
         if not isinstance(doc, dict):
             raise WorkspaceError(f"{where} must be an object")
+        model = _take(doc, "model", str, where, None)
         return cls(
             argv=_take_argv(doc, where),
             env=_take_env(doc, where),
+            model=model,
+            args=_take_strings(doc, "args", where, []),
+            resume=_take_strings(doc, "resume", where, None),
             extra=_extra(doc, cls._FIELDS),
         )
 
@@ -332,9 +359,24 @@ class Pane:
     created: str = field(default_factory=now_iso)
     last_active: str = ""  # empty means "same as created"
     launch: LaunchProfile = field(kw_only=True)
+    # Agent panes: which CLI, and the conversation it holds (None until known).
+    agent: str | None = None
+    session_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    _FIELDS = ("id", "kind", "title", "argv", "cwd", "env", "created", "last_active", "launch")
+    _FIELDS = (
+        "id",
+        "kind",
+        "title",
+        "argv",
+        "cwd",
+        "env",
+        "created",
+        "last_active",
+        "launch",
+        "agent",
+        "session_id",
+    )
 
     def __post_init__(self) -> None:
         if not self.last_active:
@@ -349,6 +391,8 @@ class Pane:
         title: str = "",
         env: dict[str, str] | None = None,
         launch: LaunchProfile | None = None,
+        agent: str | None = None,
+        session_id: str | None = None,
     ) -> Pane:
         """A new pane with a fresh id; by default it is started again the way it started now."""
         env = dict(env or {})
@@ -360,6 +404,8 @@ class Pane:
             cwd=check_cwd(cwd),
             env=env,
             launch=launch or LaunchProfile(argv=list(argv), env=dict(env)),
+            agent=agent,
+            session_id=session_id,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -374,6 +420,8 @@ class Pane:
                 "created": self.created,
                 "last_active": self.last_active,
                 "launch": self.launch.to_json(),
+                **({"agent": self.agent} if self.agent is not None else {}),
+                **({"session_id": self.session_id} if self.session_id is not None else {}),
             },
             self.extra,
         )
@@ -401,6 +449,12 @@ class Pane:
             if "launch" in doc
             else LaunchProfile(argv=list(argv), env=dict(env))
         )
+        agent = _take(doc, "agent", str, where, None)
+        if kind == "agent" and agent not in AGENTS:
+            raise WorkspaceError(f"{where}: 'agent' must be one of {', '.join(AGENTS)}")
+        session_id = _take(doc, "session_id", str, where, None)
+        if session_id is not None and not _SESSION_ID_RE.fullmatch(session_id):
+            raise WorkspaceError(f"{where}: 'session_id' {session_id!r} is not a session id")
         return cls(
             id=pane_id,
             kind=kind,
@@ -411,6 +465,8 @@ class Pane:
             created=created,
             last_active=_take_time(doc, "last_active", where, created),
             launch=launch,
+            agent=agent if kind == "agent" else None,
+            session_id=session_id if kind == "agent" else None,
             extra=_extra(doc, cls._FIELDS),
         )
 

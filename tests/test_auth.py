@@ -41,6 +41,8 @@ def spaces_routes(serverapp: Any) -> list[tuple[str, type]]:
 def concrete(pattern: str, space_id: str, pane_id: str) -> str:
     path = re.sub(r"\(\?P<space_id>[^)]*\)", space_id, pattern)
     path = re.sub(r"\(\?P<pane_id>[^)]*\)", pane_id, path)
+    path = re.sub(r"\(\?P<agent>[^)]*\)", "claude", path)
+    path = re.sub(r"\(\?P<session_id>[^)]*\)", "0b0e4c1e-3d7c-4a51-9a56-1f1a1f1a1f1a", path)
     return path.rstrip("$")
 
 

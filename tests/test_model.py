@@ -90,8 +90,8 @@ def test_valid_id_rejects(bad: object) -> None:
 def test_kind_check() -> None:
     for kind in PANE_KINDS:
         assert check_kind(kind) == kind
-    with pytest.raises(WorkspaceError, match="kind must be one of shell, command"):
-        check_kind("agent")
+    with pytest.raises(WorkspaceError, match="kind must be one of shell, command, agent"):
+        check_kind("hologram")
 
 
 # -- layout --------------------------------------------------------------------------------------
@@ -300,12 +300,12 @@ def test_round_trip_is_exact() -> None:
 def test_round_trip_keeps_unknown_fields_everywhere() -> None:
     doc = space_doc(color="teal", future={"nested": [1, 2, {"x": None}]})
     doc["panes"]["p001"]["pinned"] = True
-    doc["panes"]["p001"]["launch"] = {"argv": ["bash"], "env": {}, "model": "big", "flags": ["-v"]}
+    doc["panes"]["p001"]["launch"] = {"argv": ["bash"], "env": {}, "colour": "big", "flags": ["-v"]}
     doc["layout"]["zoomed"] = "p001"
     space = Space.from_json(copy.deepcopy(doc))
     assert space.extra == {"color": "teal", "future": {"nested": [1, 2, {"x": None}]}}
     assert space.panes["p001"].extra == {"pinned": True}
-    assert space.panes["p001"].launch.extra == {"model": "big", "flags": ["-v"]}
+    assert space.panes["p001"].launch.extra == {"colour": "big", "flags": ["-v"]}
     out = space.to_json()
     assert out["color"] == "teal" and out["future"] == doc["future"]
     assert out["panes"]["p001"]["pinned"] is True
@@ -357,7 +357,7 @@ def test_space_builders() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"kind": "agent"}, "kind must be one of"),
+        ({"kind": "hologram"}, "kind must be one of"),
         ({"cwd": "/etc"}, "relative path inside the space directory"),
         ({"cwd": "a/../../etc"}, "relative path inside the space directory"),
     ],

@@ -310,7 +310,7 @@ def test_newer_file_is_read_only(store: WorkspaceStore, tmp_path: Path) -> None:
     doc["version"] = 3
     doc["hologram"] = {"depth": 3}
     first, second = list(doc["panes"])
-    doc["panes"][second]["kind"] = "agent"  # a kind this version does not know
+    doc["panes"][second]["kind"] = "hologram"  # a kind this version does not know
     write_doc(tmp_path, doc)
     before = space_file(tmp_path).read_bytes()
 

@@ -410,9 +410,10 @@ class ClaudeFormat(AgentFormat):
         home = Path.home() if home is None else home
         configured = env.get("CLAUDE_CONFIG_DIR", "").split(",")
         candidates = [Path(p.strip()).expanduser() for p in configured if p.strip()]
+        if candidates:  # "every ~/.claude path lives under that directory instead"
+            return dedupe_roots(candidates)
         xdg = env.get("XDG_CONFIG_HOME") or str(home / ".config")
-        candidates += [Path(xdg) / "claude", home / ".claude"]
-        return dedupe_roots(candidates)
+        return dedupe_roots([Path(xdg) / "claude", home / ".claude"])
 
     def iter_files(self, roots: Sequence[Path]) -> Iterator[str]:
         for root in roots:

@@ -752,10 +752,7 @@ class SessionIndex:
         limit: int = 1000,
     ) -> list[Session]:
         """Sessions whose cwd is ``directory`` or inside it, most recent first."""
-        base = os.path.normpath(os.path.abspath(directory)).rstrip(os.sep)
-        # Range on the cwd index: everything that starts with "<base>/" sorts below "<base>0".
-        where = ["(s.cwd = ? OR (s.cwd >= ? AND s.cwd < ?))"]
-        args: list[Any] = [base or os.sep, base + os.sep, base + chr(ord(os.sep) + 1)]
+        where, args = _under(directory)
         if agent is not None:
             where.append("s.agent = ?")
             args.append(agent)
@@ -782,6 +779,7 @@ class SessionIndex:
         limit: int = 50,
         offset: int = 0,
         *,
+        under: str | Path | None = None,
         subagents: bool = False,
         gone: bool = True,
         order: str = "relevance",
@@ -789,9 +787,9 @@ class SessionIndex:
     ) -> list[SearchHit]:
         """Sessions, newest first, or with ``q`` those whose messages match it, the session with
         the most matching messages first (``order="recent"``: newest first). ``since`` and
-        ``until`` bound the last activity (``since <= t < until``); ``cwd`` is exact (see
-        ``sessions_under``); sub-agents are left out unless ``subagents``, sessions whose
-        transcript is gone are in unless ``gone=False``.
+        ``until`` bound the last activity (``since <= t < until``); ``cwd`` is exact, ``under``
+        takes a folder and everything inside it; sub-agents are left out unless ``subagents``,
+        sessions whose transcript is gone are in unless ``gone=False``.
 
         ``q`` is a list of words, each matched as typed (see ``fts_query``); with ``raw`` it is
         FTS5 syntax and a syntax error raises SearchQueryError."""
@@ -803,6 +801,10 @@ class SessionIndex:
         if cwd is not None:
             where.append("s.cwd = ?")
             args.append(os.path.normpath(cwd))
+        if under is not None:
+            cond_under, args_under = _under(under)
+            where += cond_under
+            args += args_under
         lo, hi = _epoch(since), _epoch(until)
         if lo is not None:
             where.append("s.last_activity >= ?")
@@ -839,20 +841,23 @@ class SessionIndex:
         )
         try:
             rows = conn.execute(sql, (PART_SHIFT, match, *args, limit, offset)).fetchall()
-            # Snippets of the chosen messages (each session's latest match) in one pass over the
-            # hits: a "rowid = ?" lookup per message would rebuild a prefix query's hit list
-            # every time.
+            # Snippets of the chosen messages (each session's latest match). Without a prefix
+            # term, one rowid lookup each (a seek in the doclists: a common word's pass over
+            # all its hits costs several times more); with one, a single pass over the hits,
+            # as every lookup would rebuild the prefix's merged hit list.
+            chosen = json.dumps([r[2] for r in rows])
+            sql = (
+                "SELECT rowid, snippet(messages_fts, 0, ?, ?, '…', 16) FROM messages_fts "
+                "WHERE messages_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))"
+                if "*" not in match
+                else "SELECT mid, s FROM (SELECT rowid AS mid, CASE WHEN rowid IN "
+                "(SELECT value FROM json_each(?4)) "
+                "THEN snippet(messages_fts, 0, ?1, ?2, '…', 16) "
+                "END AS s FROM messages_fts WHERE messages_fts MATCH ?3) "
+                "WHERE s IS NOT NULL"
+            )
             snippets = (
-                dict(
-                    conn.execute(
-                        "SELECT mid, s FROM (SELECT rowid AS mid, CASE WHEN rowid IN "
-                        "(SELECT value FROM json_each(?)) "
-                        "THEN snippet(messages_fts, 0, ?, ?, '…', 16) "
-                        "END AS s FROM messages_fts WHERE messages_fts MATCH ?) "
-                        "WHERE s IS NOT NULL",
-                        (json.dumps([r[2] for r in rows]), _HL_OPEN, _HL_CLOSE, match),
-                    ).fetchall()
-                )
+                dict(conn.execute(sql, (_HL_OPEN, _HL_CLOSE, match, chosen)).fetchall())
                 if rows
                 else {}
             )
@@ -867,6 +872,16 @@ class SessionIndex:
             )
             for data, n, mid in rows
         ]
+
+
+def _under(directory: str | Path) -> tuple[list[str], list[Any]]:
+    """A condition on ``s.cwd``: ``directory`` itself or anything inside it."""
+    base = os.path.normpath(os.path.abspath(directory)).rstrip(os.sep)
+    # Range on the cwd index: everything that starts with "<base>/" sorts below "<base>0".
+    return (
+        ["(s.cwd = ? OR (s.cwd >= ? AND s.cwd < ?))"],
+        [base or os.sep, base + os.sep, base + chr(ord(os.sep) + 1)],
+    )
 
 
 def _unchanged(row: tuple[Any, ...] | None, st: os.stat_result) -> bool:

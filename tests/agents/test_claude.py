@@ -292,5 +292,5 @@ def test_roots_from_environment(tmp_path: Path) -> None:
     for d in (a, b, home / ".claude", home / ".config" / "claude"):
         d.mkdir(parents=True)
     roots = FORMAT.default_roots({"CLAUDE_CONFIG_DIR": f"{a}, {b},{tmp_path / 'missing'}"}, home)
-    assert roots == [a, b, home / ".config" / "claude", home / ".claude"]
+    assert roots == [a, b]  # the variable replaces the home-directory locations
     assert FORMAT.default_roots({}, home) == [home / ".config" / "claude", home / ".claude"]

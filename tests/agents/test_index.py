@@ -279,6 +279,10 @@ def test_sessions_under_a_folder(index: SessionIndex, roots: dict[str, Path]) ->
     assert under == {("claude", A), ("codex", XT), ("gemini", GID)}
     assert {s.id for s in index.sessions_under("/home/alice/app", agent="codex")} == {XT}
     assert len(index.sessions_under("/")) == 5
+    found = {(h.session.agent, h.session.id) for h in index.search(under="/home/alice/app")}
+    assert found == under
+    assert [h.session.id for h in index.search("sibling", under="/home/alice/app")] == []
+    assert [h.session.id for h in index.search("sibling", under="/home/alice")] == ["cccccccc"]
 
 
 def test_messages_are_paged_in_order(index: SessionIndex, roots: dict[str, Path]) -> None:

@@ -1,0 +1,67 @@
+"""Fake ``claude``/``codex``/``gemini`` executables on PATH and private CLI homes, for tests that
+launch, restart and resume agent panes against a real server and real tmux."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FAKE = Path(__file__).with_name("fake_agent.py")
+
+
+@dataclass
+class AgentEnv:
+    bin: Path
+    claude: Path  # CLAUDE_CONFIG_DIR
+    codex: Path  # CODEX_HOME
+    gemini: Path  # GEMINI_CLI_HOME
+    log: Path
+
+    def calls(self, agent: str | None = None) -> list[dict[str, Any]]:
+        """Every start of a fake CLI so far: agent, argv (after the program), cwd, pane, id."""
+        if not self.log.exists():
+            return []
+        out = [json.loads(line) for line in self.log.read_text().splitlines()]
+        return [c for c in out if agent is None or c["agent"] == agent]
+
+    def uninstall(self, agent: str) -> None:
+        (self.bin / agent).unlink()
+
+
+def install_fakes(bin_dir: Path, names: tuple[str, ...] = ("claude", "codex", "gemini")) -> None:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    body = FAKE.read_text()
+    for name in names:
+        exe = bin_dir / name
+        exe.write_text(f"#!{sys.executable}\n{body}")
+        exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+@pytest.fixture
+def agent_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AgentEnv:
+    """Must come before ``api`` in a test's arguments: the private tmux server, started by the
+    first request, takes this environment (PATH, the CLI homes) for every pane."""
+    env = AgentEnv(
+        bin=tmp_path / "agent-bin",
+        claude=tmp_path / "claude-home",
+        codex=tmp_path / "codex-home",
+        gemini=tmp_path / "gemini-home",
+        log=tmp_path / "agent-calls.jsonl",
+    )
+    install_fakes(env.bin)
+    # The folders the server watches exist from the start, as on a machine where the CLIs ran.
+    for d in (env.claude / "projects", env.codex / "sessions", env.gemini / ".gemini" / "tmp"):
+        d.mkdir(parents=True)
+    monkeypatch.setenv("PATH", f"{env.bin}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(env.claude))
+    monkeypatch.setenv("CODEX_HOME", str(env.codex))
+    monkeypatch.setenv("GEMINI_CLI_HOME", str(env.gemini))
+    monkeypatch.setenv("FAKE_AGENT_LOG", str(env.log))
+    return env
