@@ -497,11 +497,13 @@ async def measure_flood(bench: Bench) -> None:
     pane_runs = []
     for i in range(runs):
         r = await flood_once(bench, "pane", cap)
-        bench.log(f"  pane flood run {i + 1}: {fmt_ms(r['latency_s'], cap)}, "
-                  f"server +{r['server_rss_growth_mb']:.1f} MB, "
-                  f"tmux +{(r['tmux_rss_growth_mb'] or 0):.1f} MB, "
-                  f"{r['stale_chars_before_prompt'] / 1024:.0f} KiB before the prompt, "
-                  f"redraw: {r['screen_redraw']}")
+        bench.log(
+            f"  pane flood run {i + 1}: {fmt_ms(r['latency_s'], cap)}, "
+            f"server +{r['server_rss_growth_mb']:.1f} MB, "
+            f"tmux +{(r['tmux_rss_growth_mb'] or 0):.1f} MB, "
+            f"{r['stale_chars_before_prompt'] / 1024:.0f} KiB before the prompt, "
+            f"redraw: {r['screen_redraw']}"
+        )
         pane_runs.append(r)
         if r["yes_still_running_after"]:
             bench.log("  WARNING: `yes` was still running after the pane flood")
@@ -513,11 +515,12 @@ async def measure_flood(bench: Bench) -> None:
         "tmux_rss_growth_mb": max((r["tmux_rss_growth_mb"] or 0.0) for r in pane_runs),
     }
     r = await flood_once(bench, "terminal", cap)
-    bench.log(f"  terminal flood: {fmt_ms(r['latency_s'], cap)}, "
-              f"server +{r['server_rss_growth_mb']:.1f} MB, "
-              f"{r['stale_chars_before_prompt'] / MiB:.1f} MiB before the prompt"
-              + (" (connection closed by the server)" if r["connection_closed_before_prompt"]
-                 else ""))
+    bench.log(
+        f"  terminal flood: {fmt_ms(r['latency_s'], cap)}, "
+        f"server +{r['server_rss_growth_mb']:.1f} MB, "
+        f"{r['stale_chars_before_prompt'] / MiB:.1f} MiB before the prompt"
+        + (" (connection closed by the server)" if r["connection_closed_before_prompt"] else "")
+    )
     if r["yes_still_running_after"]:
         bench.log("  WARNING: `yes` was still running after the terminal flood")
     out["terminal"] = {"runs": [r], **{k: r[k] for k in ("latency_s", "server_rss_growth_mb")}}
@@ -586,9 +589,11 @@ async def measure_cat(bench: Bench) -> None:
     for i in range(runs):  # interleaved, so background load hits both alike
         for kind in ("pane", "terminal"):
             r = await cat_once(bench, kind)
-            bench.log(f"  {kind} cat run {i + 1}: {fmt_s(r['time_s'])}, "
-                      f"{r['stdout_chars'] / MiB:.1f} MiB received, "
-                      f"last lines ok: {r['last_lines_complete']}")
+            bench.log(
+                f"  {kind} cat run {i + 1}: {fmt_s(r['time_s'])}, "
+                f"{r['stdout_chars'] / MiB:.1f} MiB received, "
+                f"last lines ok: {r['last_lines_complete']}"
+            )
             per_kind[kind].append(r)
     size = out["file_bytes"]
     for kind, rs in per_kind.items():
@@ -696,8 +701,10 @@ async def measure_reattach(bench: Bench) -> None:
     out: dict[str, Any] = {"reps": reps}
     for kind in ("pane", "terminal"):
         r = await reattach_once(bench, kind, reps)
-        bench.log(f"  {kind} reattach: {fmt_ms(r['time_s'])} "
-                  f"({', '.join(fmt_ms(t) for t in r['times_s'])}), {r['lines']} lines")
+        bench.log(
+            f"  {kind} reattach: {fmt_ms(r['time_s'])} "
+            f"({', '.join(fmt_ms(t) for t in r['times_s'])}), {r['lines']} lines"
+        )
         out[kind] = r
     bench.results["reattach"] = out
 
@@ -751,93 +758,115 @@ def table(bench: Bench) -> str:
                 return "n/a"
             return f"{r['time_s']:.2f} s ({r['mib_per_s']:.1f} MiB/s)"
 
-        rows.append((
-            f"cat {size:.0f} MiB: time until marker and last lines{median_of(cat['runs'])} [1]",
-            speed(p),
-            speed(t),
-            f"≤ 1.5x stock ({fmt_s(limit)}) and last 10 000 lines complete",
-            verdict(ok),
-        ))
-        rows.append((
-            "cat: stdout received by the client (fewest of the runs)",
-            f"{p['stdout_chars'] / MiB:.1f} MiB",
-            f"{t['stdout_chars'] / MiB:.1f} MiB",
-            "",
-            "",
-        ))
-        rows.append((
-            "cat: last 10 000 lines complete, in order",
-            f"{'yes' if p['last_lines_complete'] else 'no'} ({p['last_lines_present']} present)",
-            f"{'yes' if t['last_lines_complete'] else 'no'} ({t['last_lines_present']} present)",
-            "yes",
-            verdict(p["last_lines_complete"]),
-        ))
+        rows.append(
+            (
+                f"cat {size:.0f} MiB: time until marker and last lines{median_of(cat['runs'])} [1]",
+                speed(p),
+                speed(t),
+                f"≤ 1.5x stock ({fmt_s(limit)}) and last 10 000 lines complete",
+                verdict(ok),
+            )
+        )
+        rows.append(
+            (
+                "cat: stdout received by the client (fewest of the runs)",
+                f"{p['stdout_chars'] / MiB:.1f} MiB",
+                f"{t['stdout_chars'] / MiB:.1f} MiB",
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "cat: last 10 000 lines complete, in order",
+                f"{'yes' if p['last_lines_complete'] else 'no'} ({p['last_lines_present']} present)",
+                f"{'yes' if t['last_lines_complete'] else 'no'} ({t['last_lines_present']} present)",
+                "yes",
+                verdict(p["last_lines_complete"]),
+            )
+        )
     flood = res.get("flood")
     if flood:
         p, t, cap = flood["pane"], flood["terminal"], flood["cap_s"]
         runs = len(p["runs"])
-        rows.append((
-            f"Ctrl-C under `yes` flood, slow client{median_of(runs, ' (pane: ')} [2]",
-            fmt_ms(p["latency_s"], cap),
-            fmt_ms(t["latency_s"], cap),
-            "≤ 100 ms",
-            verdict(p["latency_s"] is not None and p["latency_s"] <= 0.1),
-        ))
-        rows.append((
-            "Ctrl-C: stale output processed before the prompt [2]",
-            fmt_size(statistics.median(r["stale_chars_before_prompt"] for r in p["runs"])),
-            fmt_size(t["runs"][0]["stale_chars_before_prompt"]),
-            "",
-            "",
-        ))
-        rows.append((
-            "server RSS growth under flood [3]",
-            f"{p['server_rss_growth_mb']:.1f} MB",
-            f"{t['server_rss_growth_mb']:.1f} MB",
-            "≤ 30 MB",
-            verdict(p["server_rss_growth_mb"] <= 30),
-        ))
-        rows.append((
-            "tmux server RSS growth under flood [3]",
-            f"{p['tmux_rss_growth_mb']:.1f} MB",
-            "n/a (no tmux)",
-            "(reported)",
-            "",
-        ))
+        rows.append(
+            (
+                f"Ctrl-C under `yes` flood, slow client{median_of(runs, ' (pane: ')} [2]",
+                fmt_ms(p["latency_s"], cap),
+                fmt_ms(t["latency_s"], cap),
+                "≤ 100 ms",
+                verdict(p["latency_s"] is not None and p["latency_s"] <= 0.1),
+            )
+        )
+        rows.append(
+            (
+                "Ctrl-C: stale output processed before the prompt [2]",
+                fmt_size(statistics.median(r["stale_chars_before_prompt"] for r in p["runs"])),
+                fmt_size(t["runs"][0]["stale_chars_before_prompt"]),
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "server RSS growth under flood [3]",
+                f"{p['server_rss_growth_mb']:.1f} MB",
+                f"{t['server_rss_growth_mb']:.1f} MB",
+                "≤ 30 MB",
+                verdict(p["server_rss_growth_mb"] <= 30),
+            )
+        )
+        rows.append(
+            (
+                "tmux server RSS growth under flood [3]",
+                f"{p['tmux_rss_growth_mb']:.1f} MB",
+                "n/a (no tmux)",
+                "(reported)",
+                "",
+            )
+        )
     echo = res.get("echo")
     if echo:
         p, t = echo["pane"], echo["terminal"]
-        rows.append((
-            f"echo round trip p50 (n={p['n']}) [4]",
-            f"{p['p50_ms']:.2f} ms",
-            f"{t['p50_ms']:.2f} ms",
-            "",
-            "",
-        ))
-        rows.append((
-            f"echo round trip p99 (n={p['n']}) [4]",
-            f"{p['p99_ms']:.2f} ms",
-            f"{t['p99_ms']:.2f} ms",
-            "≤ 10 ms",
-            verdict(p["p99_ms"] is not None and p["p99_ms"] <= 10 and not p["timeouts"]),
-        ))
+        rows.append(
+            (
+                f"echo round trip p50 (n={p['n']}) [4]",
+                f"{p['p50_ms']:.2f} ms",
+                f"{t['p50_ms']:.2f} ms",
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                f"echo round trip p99 (n={p['n']}) [4]",
+                f"{p['p99_ms']:.2f} ms",
+                f"{t['p99_ms']:.2f} ms",
+                "≤ 10 ms",
+                verdict(p["p99_ms"] is not None and p["p99_ms"] <= 10 and not p["timeouts"]),
+            )
+        )
     re_ = res.get("reattach")
     if re_:
         p, t = re_["pane"], re_["terminal"]
-        rows.append((
-            f"reattach with 10 000 lines{median_of(re_['reps'])} [5]",
-            fmt_ms(p["time_s"]),
-            fmt_ms(t["time_s"]),
-            "≤ 300 ms",
-            verdict(p["time_s"] is not None and p["time_s"] <= 0.3),
-        ))
-        rows.append((
-            "reattach: of the 10 000 lines, received",
-            str(p["lines"]),
-            str(t["lines"]),
-            "",
-            "",
-        ))
+        rows.append(
+            (
+                f"reattach with 10 000 lines{median_of(re_['reps'])} [5]",
+                fmt_ms(p["time_s"]),
+                fmt_ms(t["time_s"]),
+                "≤ 300 ms",
+                verdict(p["time_s"] is not None and p["time_s"] <= 0.3),
+            )
+        )
+        rows.append(
+            (
+                "reattach: of the 10 000 lines, received",
+                str(p["lines"]),
+                str(t["lines"]),
+                "",
+                "",
+            )
+        )
     head = ("metric", "pane", "stock terminal", "target (pane)", "pane")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
 
@@ -846,12 +875,16 @@ def table(bench: Bench) -> str:
 
     out = [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]
-    return "\n".join(out) + "\n\n" + FOOTNOTES.format(
-        size=(cat or {}).get("file_bytes", 0) / MiB,
-        cap=(flood or {}).get("cap_s", 60),
-        n=(echo or {}).get("pane", {}).get("n", 0),
-        reps=(re_ or {}).get("reps", 0),
-        flood_runs=runs_text(len((flood or {}).get("pane", {}).get("runs", []))),
+    return (
+        "\n".join(out)
+        + "\n\n"
+        + FOOTNOTES.format(
+            size=(cat or {}).get("file_bytes", 0) / MiB,
+            cap=(flood or {}).get("cap_s", 60),
+            n=(echo or {}).get("pane", {}).get("n", 0),
+            reps=(re_ or {}).get("reps", 0),
+            flood_runs=runs_text(len((flood or {}).get("pane", {}).get("runs", []))),
+        )
     )
 
 
@@ -965,8 +998,10 @@ def main() -> int:
         log_errors = [ln for ln in log_text.splitlines() if "Traceback" in ln or "[E " in ln]
         if log_errors:
             print(f"\nserver log: {len(log_errors)} error lines, e.g. {log_errors[0][:200]}")
-        print(f"\n(total run time {time.perf_counter() - started:.0f} s; 1-min load average "
-              f"{load_start:.2f} at start, {load_end:.2f} at end, {os.cpu_count()} CPUs)")
+        print(
+            f"\n(total run time {time.perf_counter() - started:.0f} s; 1-min load average "
+            f"{load_start:.2f} at start, {load_end:.2f} at end, {os.cpu_count()} CPUs)"
+        )
         if args.json:
             payload = {
                 "quick": args.quick,

@@ -13,3 +13,10 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .app import SpacesApp
 
     return [{"module": "jupyter_spaces", "app": SpacesApp}]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_spaces``: registers the ``%spaces`` magics."""
+    from .magics import SpacesMagics
+
+    ipython.register_magics(SpacesMagics)

@@ -108,6 +108,26 @@ class SpacesApp(ExtensionApp):
         5.0, config=True, help="Seconds between re-scans of the agents' folders when not watching."
     )
 
+    trust_dir = Unicode(
+        config=True,
+        help="Where the secret that signs workspace files, and the signatures of trusted ones, "
+        "are kept. Default: <jupyter data dir>/jupyter_spaces.",
+    )
+    capture_interval = Float(
+        30.0,
+        config=True,
+        help="Seconds between saves of the text of panes that printed something (for a restore "
+        "after the machine restarts); also done at a clean shutdown.",
+    )
+    capture_lines = Int(10000, config=True, help="Lines of history saved with a pane's screen.")
+    capture_max_bytes = Int(
+        1 << 20, config=True, help="Most bytes of screen text saved per pane (the newest kept)."
+    )
+
+    @default("trust_dir")
+    def _default_trust_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "jupyter_spaces")
+
     @default("sessions_index_path")
     def _default_sessions_index_path(self) -> str:
         from .agents import default_index_path

@@ -166,12 +166,28 @@ class PaneScreenHandler(SpacesAPIHandler):
         self.reply(await self.manager.screen(space_id, pane_id, int(raw)))
 
 
+def query_args(handler: SpacesAPIHandler) -> dict[str, str]:
+    """The query's arguments, without the bare ``&<timestamp>`` JupyterLab's request helper adds
+    to every GET to defeat caches."""
+    return {
+        k: handler.get_query_argument(k)
+        for k in handler.request.query_arguments
+        if not (k.isdigit() and handler.get_query_argument(k) == "")
+    }
+
+
+class SpaceTrustHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, space_id: str) -> None:
+        self.reply(await self.manager.trust_space(space_id))
+
+
 class SessionsHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        args = {k: self.get_query_argument(k) for k in self.request.query_arguments}
-        self.reply(await self.manager.sessions.search(args))
+        self.reply(await self.manager.sessions.search(query_args(self)))
 
 
 class SessionHandler(SpacesAPIHandler):
@@ -186,7 +202,7 @@ class SessionMessagesHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, agent: str, session_id: str) -> None:
-        args = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        args = query_args(self)
         if set(args) - {"limit", "offset"}:
             raise SpacesError(400, "messages takes only limit and offset")
         self.reply(await self.manager.sessions.messages(agent, session_id, args))
@@ -344,6 +360,7 @@ def route_table() -> list[tuple[str, type]]:
         (rf"{session}/messages", SessionMessagesHandler),
         (rf"{session}/resume", SessionResumeHandler),
         (rf"{base}/{_ID}", SpaceHandler),
+        (rf"{base}/{_ID}/trust", SpaceTrustHandler),
         (rf"{base}/{_ID}/panes", PanesHandler),
         (pane, PaneHandler),
         (rf"{pane}/input", PaneInputHandler),

@@ -34,8 +34,18 @@ from .host.tmux import (
 from .model import PANE_KINDS, Pane, Space, WorkspaceError, valid_id, validate_layout
 from .paths import existing_dir, relative_to_root
 from .registry import Registry
+from .restore import (
+    capture_file,
+    captured_at,
+    forget_capture,
+    restored_shell,
+    waiting_command,
+    when_text,
+    write_capture,
+)
 from .sessions import SessionService
 from .store import WorkspaceStore
+from .trust import Notary
 
 if TYPE_CHECKING:
     from .app import SpacesApp
@@ -57,6 +67,7 @@ class SpaceEntry:
     message: str = ""
     read_only: bool = False
     stamp: tuple[int, int] | None = None
+    trusted: bool = False
 
     @property
     def file(self) -> Path:
@@ -94,6 +105,10 @@ class SpaceManager:
         self.emit = emit
         self.tmux: TmuxServer = app.tmux_server()
         self.store = WorkspaceStore()
+        self.notary = Notary(Path(app.trust_dir))
+        # (space, pane) -> tmux's last-output time of the pane when its text was last captured
+        self._captured: dict[tuple[str, str], float] = {}
+        self._capturer: asyncio.Task[None] | None = None
         self.registry = Registry(Path(app.registry_path))
         self.entries: dict[str, SpaceEntry] = {}
         self.streams: dict[str, PaneStream] = {}
@@ -131,9 +146,16 @@ class SpaceManager:
         await asyncio.shield(self._started)
 
     async def _start(self) -> None:
+        # Spaces registered before signatures existed (an upgrade) were all opened by this user:
+        # they are trusted once, as they are now, rather than all stopping at once.
+        upgrade = not self.notary.db_path.exists() and bool(self.registry.entries())
         for space_id, info in self.registry.entries().items():
-            self.entries[space_id] = SpaceEntry(space_id, Path(info["dir"]))
-            self._refresh(self.entries[space_id])
+            entry = self.entries[space_id] = SpaceEntry(space_id, Path(info["dir"]))
+            self._refresh(entry)
+            if upgrade and entry.status == "ok" and not entry.trusted:
+                self.notary.trust(entry.file.read_bytes())
+                entry.trusted = True
+                self.log.info("jupyter-spaces: space %s trusted (it predates signatures)", space_id)
         if not self.tmux.available:
             self.host_error = INSTALL_HINT
             self.log.warning("jupyter-spaces: %s", INSTALL_HINT)
@@ -141,10 +163,12 @@ class SpaceManager:
             try:
                 self.tmux.prepare()
                 await self._adopt()
+                await self._restore_all()
             except (TmuxError, OSError) as e:
                 self.host_error = f"the private tmux server cannot be used: {e}"
                 self.log.error("jupyter-spaces: %s", self.host_error)
         self._poller = asyncio.ensure_future(self._poll())
+        self._capturer = asyncio.ensure_future(self._capture_loop())
         self.sessions.start()
         for entry in self.entries.values():
             for pane in entry.space.panes.values() if entry.space else ():
@@ -180,6 +204,12 @@ class SpaceManager:
             self._started.cancel()
         if self._poller is not None:
             self._poller.cancel()
+        if self._capturer is not None:
+            self._capturer.cancel()
+            try:
+                await self._capture_changed()  # a clean shutdown keeps the latest screens
+            except Exception:
+                self.log.exception("jupyter-spaces: capturing screens at shutdown failed")
         for stream in list(self.streams.values()):
             await stream.close("the server is shutting down; the pane keeps running")
         self.streams.clear()
@@ -196,6 +226,8 @@ class SpaceManager:
         """Re-read the workspace file if it changed on disk (a hand edit, a git pull)."""
         stamp = _stamp(entry.file)
         if stamp is not None and stamp == entry.stamp:
+            if not entry.trusted and entry.status == "ok":  # `jupyter spaces trust` may have run
+                entry.trusted = self.notary.file_trusted(entry.file)
             return
         result = self.store.load(entry.dir)
         entry.status, entry.message = result.status, result.message
@@ -203,6 +235,7 @@ class SpaceManager:
         entry.space = result.space
         entry.base = result.document if result.status == "ok" else None
         entry.stamp = stamp
+        entry.trusted = result.status == "ok" and self.notary.file_trusted(entry.file)
 
     def _entry(self, space_id: str) -> SpaceEntry:
         entry = self.entries.get(space_id) if valid_id(space_id) else None
@@ -218,6 +251,8 @@ class SpaceManager:
             )
         if entry.read_only:
             raise SpacesError(409, f"space {entry.id} is read-only: {entry.message}")
+        if not entry.trusted:
+            raise SpacesError(409, _untrusted(entry.id), "untrusted")
         return entry.space
 
     def _save(self, entry: SpaceEntry) -> None:
@@ -230,6 +265,9 @@ class SpaceManager:
             raise SpacesError(500, f"could not write space.json: {e.strerror or e}") from None
         entry.space = Space.from_json(entry.base)
         entry.stamp = _stamp(entry.file)
+        # What this server wrote is trusted (a file that changed elsewhere was refused above).
+        self.notary.trust(entry.file.read_bytes())
+        entry.trusted = True
 
     async def list_spaces(self) -> list[dict[str, Any]]:
         states = await self._pane_states()
@@ -332,7 +370,10 @@ class SpaceManager:
             raise SpacesError(503, self.host_error)
 
     async def create_pane(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        _only(body, _PLACEMENT | {"kind", "argv", "cwd", "title", "env"} | _AGENT_FIELDS)
+        _only(
+            body,
+            _PLACEMENT | {"kind", "argv", "cwd", "title", "env", "autorestart"} | _AGENT_FIELDS,
+        )
         async with self._lock(space_id):
             entry = self._entry(space_id)
             space = self._writable(entry)
@@ -368,6 +409,9 @@ class SpaceManager:
                 for k, v in env.items()
             ):
                 raise SpacesError(400, "env must map variable names to strings")
+            autorestart = body.get("autorestart", False)
+            if not isinstance(autorestart, bool) or (autorestart and kind != "command"):
+                raise SpacesError(400, "autorestart must be true or false, and only for commands")
             place = self._placement(space, body)
             self._require_host()
             rel_cwd = _rel(cwd, entry.dir)
@@ -387,6 +431,7 @@ class SpaceManager:
             else:
                 assert argv is not None
                 pane = Pane.new(kind, argv, rel_cwd, title or kind, env)
+                pane.autorestart = autorestart
             await self._start_pane(entry, pane, cwd, place, launch)
         self.emit({"action": "pane_created", "space_id": space_id, "pane_id": pane.id})
         return await self.get_pane(space_id, pane.id)
@@ -462,14 +507,23 @@ class SpaceManager:
     async def update_pane(
         self, space_id: str, pane_id: str, body: dict[str, Any]
     ) -> dict[str, Any]:
-        _only(body, {"title"})
+        _only(body, {"title", "autorestart"})
         async with self._lock(space_id):
             entry, pane = self._pane(space_id, pane_id)
             self._writable(entry)
-            title = body.get("title")
+            title = body.get("title", pane.title)
             if not isinstance(title, str) or len(title) > MAX_TITLE:
                 raise SpacesError(400, f"title must be a string of at most {MAX_TITLE} characters")
-            pane.title = title
+            autorestart = body.get("autorestart", pane.autorestart)
+            if not isinstance(autorestart, bool):
+                raise SpacesError(400, "autorestart must be true or false")
+            if autorestart and pane.kind != "command":
+                raise SpacesError(
+                    400,
+                    "autorestart is for command panes (shells and agents "
+                    "always come back after a restart)",
+                )
+            pane.title, pane.autorestart = title, autorestart
             self._save(entry)
         self.emit({"action": "pane_updated", "space_id": space_id, "pane_id": pane_id})
         return await self.get_pane(space_id, pane_id)
@@ -517,6 +571,8 @@ class SpaceManager:
             space.remove_pane(pane_id)
             self.agents.forget(space_id, pane_id)
             self._save(entry)
+            self._captured.pop((space_id, pane_id), None)
+            forget_capture(entry.dir, pane_id)
         self.emit({"action": "pane_deleted", "space_id": space_id, "pane_id": pane_id})
 
     async def _stop_pane(self, space_id: str, pane_id: str) -> None:
@@ -668,6 +724,137 @@ class SpaceManager:
                             "exit_code": code,
                         }
                     )
+
+    # -- trust, captures and cold restore ---------------------------------------------------
+
+    async def trust_space(self, space_id: str) -> dict[str, Any]:
+        """Trust the space's workspace file as it is now, then start the panes it describes."""
+        async with self._lock(space_id):
+            entry = self._entry(space_id)
+            if entry.space is None or entry.status != "ok":
+                raise SpacesError(
+                    409, f"space {space_id} cannot be trusted: {entry.message or entry.status}"
+                )
+            try:
+                self.notary.trust(entry.file.read_bytes())
+            except OSError as e:
+                raise SpacesError(500, f"could not record the trust: {e}") from None
+            entry.trusted = True
+            restored = await self._restore_space(entry) if not self.host_error else 0
+        self.log.info("jupyter-spaces: space %s trusted; %d pane(s) started", space_id, restored)
+        self.emit({"action": "space_updated", "space_id": space_id})
+        return await self.get_space(space_id)
+
+    async def _restore_all(self) -> None:
+        """After the machine restarted: start again every pane of a trusted space whose tmux
+        session is gone. Panes that are live were adopted and are left alone."""
+        t0 = time.monotonic()
+        count = 0
+        for entry in list(self.entries.values()):
+            if entry.space is None or relative_to_root(self.root, entry.dir) is None:
+                continue
+            if not entry.trusted:
+                if entry.space.panes:
+                    self.log.warning(
+                        "jupyter-spaces: space %s is not trusted; its %d pane(s) stay stopped "
+                        "until it is trusted",
+                        entry.id,
+                        len(entry.space.panes),
+                    )
+                continue
+            async with self._lock(entry.id):
+                count += await self._restore_space(entry)
+        if count:
+            self.log.info(
+                "jupyter-spaces: restored %d pane(s) in %.2f s", count, time.monotonic() - t0
+            )
+
+    async def _restore_space(self, entry: SpaceEntry) -> int:
+        space = entry.space
+        if space is None or entry.status != "ok" or entry.read_only or not entry.trusted:
+            return 0
+        live = await self.tmux.list_panes()
+        count, changed = 0, False
+        for pane in list(space.panes.values()):
+            if session_name(space.id, pane.id) in live:
+                continue
+            try:
+                changed |= await self._restore_pane(entry, pane)
+                count += 1
+            except (SpacesError, TmuxError, OSError) as e:
+                self.log.error("jupyter-spaces: could not restore pane %s: %s", pane.id, e)
+        if changed:
+            self._save(entry)
+        return count
+
+    async def _restore_pane(self, entry: SpaceEntry, pane: Pane) -> bool:
+        """Start a pane from its workspace entry; True if its session id changed."""
+        assert entry.space is not None
+        try:
+            cwd = existing_dir(entry.dir, pane.cwd, "cwd")
+        except SpacesError:
+            cwd = entry.dir  # its folder was removed: start in the space's folder
+        when = when_text(captured_at(entry.dir, pane.id))
+        launch: AgentLaunch | None = None
+        if pane.kind == "agent":
+            launch, cwd = await self.agents.restart(pane, entry.dir, cwd)
+            notice = launch.notice or f"restored from {when}"
+            launch = AgentLaunch(launch.argv, launch.session_id, notice)
+            argv = self._spawn_argv(pane, launch)
+        elif pane.kind == "shell":
+            argv = restored_shell(pane.launch.argv, capture_file(entry.dir, pane.id), when)
+        elif pane.autorestart:
+            argv = list(pane.launch.argv)
+        else:
+            argv = waiting_command(pane.launch.argv, when)
+        name = session_name(entry.space.id, pane.id)
+        await self.tmux.new_pane(name, argv, str(cwd), self._pane_env(entry.space, pane))
+        if launch is None:
+            return False
+        if launch.session_id is None and pane.agent != "custom":
+            self.agents.expect(entry.space.id, pane.id, cwd)
+        if launch.session_id != pane.session_id:
+            pane.session_id = launch.session_id
+            return True
+        return False
+
+    async def _capture_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.app.capture_interval)
+            try:
+                await self._capture_changed()
+            except Exception:
+                self.log.exception("jupyter-spaces: capturing pane screens failed")
+
+    async def _capture_changed(self) -> int:
+        """Save the text of every pane that printed something since its last capture. With no
+        output anywhere this is one `list-panes` and no writes."""
+        infos = await self._pane_states()
+        count = 0
+        for entry in list(self.entries.values()):
+            if entry.space is None or entry.status != "ok":
+                continue
+            for pane_id in entry.space.panes:
+                key = (entry.id, pane_id)
+                info = infos.get(key)
+                if info is None or not info.activity:
+                    continue
+                if key not in self._captured:
+                    self._captured[key] = captured_at(entry.dir, pane_id) or 0.0
+                if info.activity <= self._captured[key]:
+                    continue
+                text = await self.tmux.capture(info.session, self.app.capture_lines)
+                await asyncio.to_thread(
+                    write_capture,
+                    entry.dir,
+                    pane_id,
+                    text,
+                    info.activity,
+                    self.app.capture_max_bytes,
+                )
+                self._captured[key] = info.activity
+                count += 1
+        return count
 
     # -- agent sessions ---------------------------------------------------------------------
 
@@ -832,6 +1019,7 @@ class SpaceManager:
             "status": entry.status,
             "message": entry.message or None,
             "read_only": entry.read_only or entry.status != "ok",
+            "trusted": entry.trusted,
             "created": space.created if space else None,
             "layout": space.layout if space else None,
             "panes": [self._pane_json(entry, p, infos) for p in space.panes.values()]
@@ -875,6 +1063,13 @@ class _Placement:
     size: tuple[int, int] | None
     next_to: str | None
     direction: str
+
+
+def _untrusted(space_id: str) -> str:
+    return (
+        f"space {space_id} is not trusted: its space.json was not written by this user's server "
+        "(it came with the folder, or was edited); nothing in it runs until you trust it"
+    )
 
 
 def _short(text: str | None, cap: int = 60) -> str:

@@ -362,6 +362,8 @@ class Pane:
     # Agent panes: which CLI, and the conversation it holds (None until known).
     agent: str | None = None
     session_id: str | None = None
+    # Command panes: run again by themselves after the machine restarts (else they wait).
+    autorestart: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     _FIELDS = (
@@ -376,6 +378,7 @@ class Pane:
         "launch",
         "agent",
         "session_id",
+        "autorestart",
     )
 
     def __post_init__(self) -> None:
@@ -422,6 +425,7 @@ class Pane:
                 "launch": self.launch.to_json(),
                 **({"agent": self.agent} if self.agent is not None else {}),
                 **({"session_id": self.session_id} if self.session_id is not None else {}),
+                **({"autorestart": True} if self.autorestart else {}),
             },
             self.extra,
         )
@@ -452,6 +456,9 @@ class Pane:
         agent = _take(doc, "agent", str, where, None)
         if kind == "agent" and agent not in AGENTS:
             raise WorkspaceError(f"{where}: 'agent' must be one of {', '.join(AGENTS)}")
+        autorestart = doc.get("autorestart", False)
+        if not isinstance(autorestart, bool):
+            raise WorkspaceError(f"{where}: 'autorestart' must be true or false")
         session_id = _take(doc, "session_id", str, where, None)
         if session_id is not None and not _SESSION_ID_RE.fullmatch(session_id):
             raise WorkspaceError(f"{where}: 'session_id' {session_id!r} is not a session id")
@@ -467,6 +474,7 @@ class Pane:
             launch=launch,
             agent=agent if kind == "agent" else None,
             session_id=session_id if kind == "agent" else None,
+            autorestart=autorestart,
             extra=_extra(doc, cls._FIELDS),
         )
 

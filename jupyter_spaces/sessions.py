@@ -29,6 +29,7 @@ _SUFFIXES = (".jsonl", ".json", ".zst")
 # are looked for.
 WATCH_DEBOUNCE_MS = 400
 ROOT_CHECK_SECONDS = 5.0
+CATCH_UP_SECONDS = 1.0
 MAX_LIMIT = 500
 
 SpacesOf = Callable[[], Iterable[tuple[str, Path]]]
@@ -74,6 +75,7 @@ class SessionService:
         self.indexing = True
         self.mode = "starting"  # then "watching" or "polling"
         self._task: asyncio.Task[None] | None = None
+        self._catching_up: asyncio.Future[None] | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -125,6 +127,9 @@ class SessionService:
             dirs = [d for d in watch_dirs(self.index) if d.is_dir()]
             stop = asyncio.Event()
             checker = asyncio.ensure_future(self._await_new_dirs(set(dirs), stop))
+            # What was written between the last scan and the watch taking hold is found by one
+            # more scan once the watch is surely in place (it has no "ready" signal).
+            catch_up = asyncio.get_running_loop().call_later(CATCH_UP_SECONDS, self._catch_up)
             self.mode = "watching"
             try:
                 if not dirs:
@@ -142,8 +147,12 @@ class SessionService:
                         await self._sync_paths(sorted({p for _c, p in changes}))
             finally:
                 checker.cancel()
+                catch_up.cancel()
             # A folder appeared: take in what it already holds, then watch it too.
             await self._sync_all()
+
+    def _catch_up(self) -> None:
+        self._catching_up = asyncio.ensure_future(self._sync_all())
 
     async def _await_new_dirs(self, watched: set[Path], stop: asyncio.Event) -> None:
         while True:

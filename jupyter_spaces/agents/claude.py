@@ -11,8 +11,10 @@ Reference: agent-formats.md section 1. Rules implemented here:
 * one file may hold records of several session ids (a ``/resume`` bug appended to the previously
   active file): records are grouped by their ``sessionId``, records without one go to the file's;
 * tokens: one line per content block repeats the response's ``usage``, so usage is kept per
-  ``message.id`` (last line wins) and summed once; sub-agent files replay parent responses with
-  the same id, which ``replayed_tokens`` lets the index subtract;
+  ``message.id`` (the line with the largest total wins: earlier blocks may carry streaming
+  placeholders, and so may the last line of a transcript cut off mid-response) and summed once;
+  sub-agent files replay parent responses with the same id, which ``replayed_tokens`` lets the
+  index subtract;
 * title: latest ``custom-title`` > latest ``ai-title`` > ``summary`` (legacy 1.x) > first prompt >
   first slash command; first prompt skips meta, compact summaries, tool results, harness markup.
 
@@ -163,7 +165,7 @@ class _Agg:
         self.first_command: str | None = d.get("first_command")
         self.message_count: int = d.get("message_count", 0)
         self.parent_id: str | None = d.get("parent_id")
-        # message id -> [input, output, cache_read, cache_creation] of its last line
+        # message id -> [input, output, cache_read, cache_creation] of its largest line
         self.usage: dict[str, list[int]] = d.get("usage", {})
         self.tok: list[int] = d.get("tok", [0, 0, 0, 0])
         self.user_uuids: set[str] = set(d.get("user_uuids", ()))
@@ -268,7 +270,10 @@ class _FileParser:
             old = agg.usage.get(key)
             if old is None and not side and not error:
                 agg.message_count += 1
-            if old != new:
+            # Streaming placeholders only ever undercount: a transcript that ends inside a
+            # response (still running, or killed) must not replace the full usage of its earlier
+            # blocks with a partial one. The largest total wins, as in ccusage.
+            if old is None or sum(new) > sum(old):
                 base = old or [0, 0, 0, 0]
                 agg.tok = [t + n - o for t, n, o in zip(agg.tok, new, base, strict=True)]
                 agg.usage[key] = new

@@ -10,8 +10,11 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import type { LayoutNode } from './layout';
+import { resumeRefusal, sessionQueryString } from './sessionutils';
 
-export type PaneKind = 'shell' | 'command';
+export type PaneKind = 'shell' | 'command' | 'agent';
+/** The agent CLIs the server knows; agent panes may also be 'custom' (an argv of one's own). */
+export type AgentName = 'claude' | 'codex' | 'gemini';
 export type PaneState = 'running' | 'exited' | 'gone';
 export type SpaceStatus = 'ok' | 'broken' | 'newer' | 'missing';
 
@@ -31,6 +34,10 @@ export interface IPane {
   pid: number | null;
   rows: number | null;
   cols: number | null;
+  /** For agent panes: "claude", "codex", "gemini" or "custom"; null for shells and commands. */
+  agent: string | null;
+  /** The agent conversation the pane holds; null until known (Codex ids come a moment late). */
+  session_id: string | null;
 }
 
 export interface ISpace {
@@ -59,6 +66,15 @@ export interface ISpaceList {
 
 export interface INewPane {
   kind?: PaneKind;
+  /** kind "agent": which CLI ("custom" needs `argv`, and `resume` to be resumable). */
+  agent?: AgentName | 'custom';
+  /** kind "agent": extra flags for the agent CLI. */
+  args?: string[];
+  /** kind "agent": the model to ask the CLI for. */
+  model?: string;
+  /** kind "agent", agent "custom": how to resume, "{session_id}" standing for the id. */
+  resume?: string[];
+  session_id?: string;
   argv?: string[];
   cwd?: string;
   title?: string;
@@ -75,6 +91,116 @@ export interface ISpacePatch {
   name?: string;
   layout?: LayoutNode | null;
 }
+
+export interface ISessionTokens {
+  input: number;
+  output: number;
+  cache_read: number;
+  cache_creation: number;
+  reasoning: number;
+  total: number;
+}
+
+/** One agent conversation from the server's index (jupyter_spaces/agents). */
+export interface ISession {
+  agent: string;
+  id: string;
+  title: string | null;
+  title_source: string | null;
+  /** Absolute path on the server machine. */
+  cwd: string | null;
+  /** `cwd` relative to the server root ("" is the root); null when outside it. */
+  path: string | null;
+  /** The space whose folder holds `cwd` (the deepest one), if any. */
+  space_id: string | null;
+  started: string | null;
+  last_activity: string | null;
+  first_prompt: string | null;
+  models: string[];
+  message_count: number;
+  tokens: ISessionTokens;
+  is_subagent: boolean;
+  parent_id: string | null;
+  resumable: boolean;
+  /** Why not resumable; for a resumable session, possibly a caveat. */
+  resume_reason: string | null;
+  resume_argv: string[] | null;
+  resume_cwd: string | null;
+  /** The transcript was deleted (the CLIs prune old ones); the session is still listed. */
+  gone: boolean;
+  files: string[];
+  format: string;
+  version: string | null;
+  git_branch: string | null;
+  meta: Record<string, unknown>;
+  /** With a search only: HTML-escaped text, the matches wrapped in <mark>…</mark>. */
+  snippet?: string | null;
+  matches?: number | null;
+}
+
+export interface ISessionQuery {
+  /** Full text, plain words. */
+  q?: string;
+  agent?: string;
+  /** A space id: sessions whose folder is inside that space's folder. */
+  space?: string;
+  /** A folder relative to the server root: sessions in exactly that folder. */
+  cwd?: string;
+  /** ISO-8601 or POSIX seconds; bounds last_activity. */
+  since?: string;
+  until?: string;
+  limit?: number;
+  offset?: number;
+  order?: 'relevance' | 'recent';
+  subagents?: boolean;
+}
+
+export interface ISessionList {
+  sessions: ISession[];
+  limit: number;
+  offset: number;
+  /** The first scan after the server started is still running. */
+  indexing: boolean;
+}
+
+export interface ISessionMessage {
+  role: string;
+  kind: 'user' | 'assistant' | 'tool_call' | 'tool_result' | 'summary' | 'harness' | 'info' | string;
+  text: string;
+  time: string | null;
+}
+
+export interface ISessionMessages {
+  messages: ISessionMessage[];
+  limit: number;
+  offset: number;
+}
+
+export interface IResumeOptions {
+  space_id?: string;
+  /** Start a new conversation in the session's folder (its transcript was deleted). */
+  fresh?: boolean;
+  title?: string;
+  next_to?: string;
+  direction?: 'row' | 'column';
+  rows?: number;
+  cols?: number;
+}
+
+/** Why the server would not resume a session (HTTP 409 and its body). */
+export interface IResumeRefusal {
+  status: number;
+  /** "no_space", "outside_root", "gone", "not_resumable", "missing_cli", or another code. */
+  reason: string | null;
+  message: string;
+  /** With "no_space" and "gone": the folder (relative to the server root). */
+  path: string | null;
+  /** With "already_open": where the session runs now. */
+  space_id: string | null;
+  pane_id: string | null;
+}
+
+export type ResumeResult = { ok: true; pane: IPane } | ({ ok: false } & IResumeRefusal);
 
 const BASE = 'api/spaces';
 
@@ -121,6 +247,48 @@ export class SpacesAPI {
     return this._request<IPane>('POST', [spaceId, 'panes', paneId, 'restart']);
   }
 
+  /** Agent sessions from the server's index, newest first or by relevance to `q`. */
+  listSessions(query: ISessionQuery = {}): Promise<ISessionList> {
+    return this._request<ISessionList>('GET', ['sessions'], undefined, sessionQueryString(query));
+  }
+
+  getSession(agent: string, id: string): Promise<ISession> {
+    return this._request<ISession>('GET', ['sessions', agent, id]);
+  }
+
+  sessionMessages(agent: string, id: string, options: { limit?: number; offset?: number } = {}): Promise<ISessionMessages> {
+    const params: string[] = [];
+    if (options.limit !== undefined) {
+      params.push(`limit=${Math.max(0, Math.floor(options.limit))}`);
+    }
+    if (options.offset !== undefined) {
+      params.push(`offset=${Math.max(0, Math.floor(options.offset))}`);
+    }
+    return this._request<ISessionMessages>(
+      'GET',
+      ['sessions', agent, id, 'messages'],
+      undefined,
+      params.length ? `?${params.join('&')}` : ''
+    );
+  }
+
+  /**
+   * Resume a session as an agent pane in its space. A refusal the user can act on (409: no
+   * space for the folder, the transcript is gone, ...) resolves as `{ok: false, reason, ...}`
+   * instead of rejecting, so the caller can ask and try again; other failures reject.
+   */
+  async resumeSession(agent: string, id: string, options: IResumeOptions = {}): Promise<ResumeResult> {
+    const response = await this._send('POST', ['sessions', agent, id, 'resume'], options);
+    if (response.ok) {
+      return { ok: true, pane: (await response.json()) as IPane };
+    }
+    if (response.status === 409) {
+      const body = await response.json().catch(() => null);
+      return { ok: false, ...resumeRefusal(response.status, body) };
+    }
+    throw await ServerConnection.ResponseError.create(response);
+  }
+
   /**
    * The WebSocket URL of a pane's live channel. `history` asks for that many lines of
    * scrollback in the redraw (null: the server's default, SpacesApp.attach_history).
@@ -153,15 +321,7 @@ export class SpacesAPI {
     body?: unknown,
     query = ''
   ): Promise<T> {
-    const url =
-      URLExt.join(this.serverSettings.baseUrl, BASE, ...parts.map(p => encodeURIComponent(p))) + query;
-    const init: RequestInit = { method };
-    if (body !== undefined) {
-      init.body = JSON.stringify(body);
-      init.headers = { 'Content-Type': 'application/json' };
-    }
-    // A network failure rejects here already, as a ServerConnection.NetworkError.
-    const response = await ServerConnection.makeRequest(url, init, this.serverSettings);
+    const response = await this._send(method, parts, body, query);
     if (!response.ok) {
       // Reads the server's {"message": ...} so the dialog says what is wrong.
       throw await ServerConnection.ResponseError.create(response);
@@ -170,5 +330,23 @@ export class SpacesAPI {
       return undefined as T;
     }
     return (await response.json()) as T;
+  }
+
+  private async _send(method: string, parts: string[], body?: unknown, query = ''): Promise<Response> {
+    const url =
+      URLExt.join(this.serverSettings.baseUrl, BASE, ...parts.map(p => encodeURIComponent(p))) + query;
+    const init: RequestInit = { method };
+    if (query !== '') {
+      // With the default cache: 'no-store', ServerConnection appends a bare "&<time>" to the
+      // URL as a cache buster, which the server refuses as an unknown parameter where it
+      // checks them (the sessions routes). "no-cache" revalidates every time instead.
+      init.cache = 'no-cache';
+    }
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    // A network failure rejects here already, as a ServerConnection.NetworkError.
+    return ServerConnection.makeRequest(url, init, this.serverSettings);
   }
 }

@@ -74,3 +74,19 @@ export function planFor(event: ISpacesEvent): EventPlan {
   }
   return 'fetch';
 }
+
+/**
+ * The index of agent sessions took in new or changed sessions: `{"action": "sessions_changed",
+ * "count": n}` (no space in it, so parseEvent leaves it out). Returns the count (0 when the
+ * event does not say), or null for any other emission.
+ */
+export function parseSessionsChanged(emission: unknown): number | null {
+  if (typeof emission !== 'object' || emission === null) {
+    return null;
+  }
+  const e = emission as Record<string, unknown>;
+  if (e.schema_id !== EVENTS_SCHEMA_ID || e.action !== 'sessions_changed') {
+    return null;
+  }
+  return typeof e.count === 'number' && Number.isFinite(e.count) ? e.count : 0;
+}

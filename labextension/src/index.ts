@@ -21,6 +21,7 @@ import { SpacesAPI } from './api';
 import { PALETTE_COMMANDS, addCommands } from './commands';
 import { spacesIcon } from './icons';
 import { SpacesModel } from './model';
+import { SessionsModel } from './sessions';
 import { SpacesSidebar } from './sidebar';
 import { SpaceView } from './spaceview';
 import type { ITerminalSettings } from './tokens';
@@ -175,20 +176,33 @@ const plugin: JupyterFrontEndPlugin<ISpaces> = {
 
 const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-spaces:sidebar',
-  description: 'The Spaces panel in the left sidebar.',
+  description: 'The Spaces panel in the left sidebar, with the agent sessions search.',
   autoStart: true,
   requires: [ISpaces],
-  optional: [ILayoutRestorer, ITranslator],
+  optional: [ILayoutRestorer, ITranslator, ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
     spaces: ISpaces,
     restorer: ILayoutRestorer | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    palette: ICommandPalette | null
   ): void => {
     const trans = (translator ?? nullTranslator).load('jupyter_spaces');
-    const sidebar = new SpacesSidebar({ model: spaces.model, commands: app.commands, trans });
+    const sessions = new SessionsModel({ api: spaces.model.api, events: app.serviceManager.events });
+    const sidebar = new SpacesSidebar({ model: spaces.model, sessions, commands: app.commands, trans });
+    sidebar.disposed.connect(() => sessions.dispose());
     app.shell.add(sidebar, 'left', { rank: 350 });
     restorer?.add(sidebar, 'jupyter-spaces-sidebar');
+
+    app.commands.addCommand(CommandIDs.searchSessions, {
+      label: trans.__('Search Agent Sessions'),
+      caption: trans.__('Search the Claude Code, Codex and Gemini CLI sessions on the server'),
+      execute: () => {
+        app.shell.activateById(sidebar.id);
+        sidebar.focusSessionSearch();
+      }
+    });
+    palette?.addItem({ command: CommandIDs.searchSessions, category: trans.__('Spaces') });
   }
 };
 

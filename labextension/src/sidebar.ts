@@ -1,6 +1,7 @@
 /**
- * The Spaces panel in the left sidebar: every space with its folder, its panes and each pane's
- * state, redrawn from the model as the server announces changes.
+ * The Spaces panel in the left sidebar, in two sections: every space with its folder, its
+ * panes and each pane's state, redrawn from the model as the server announces changes; and
+ * the agent sessions found on the server, searchable and resumable (sessions.ts).
  *
  * Plain DOM, redrawn whole on each change: a person has a handful of spaces with at most 16
  * panes each, and a full redraw keeps the panel a pure function of the model. Every action is
@@ -17,32 +18,98 @@ import {
   terminalIcon
 } from '@jupyterlab/ui-components';
 import type { LabIcon } from '@jupyterlab/ui-components';
+import { SidePanel } from '@jupyterlab/ui-components';
 import type { CommandRegistry } from '@lumino/commands';
 import type { ReadonlyJSONObject } from '@lumino/coreutils';
 import type { Message } from '@lumino/messaging';
+import type { AccordionPanel } from '@lumino/widgets';
 import { Widget } from '@lumino/widgets';
 
 import type { IPane, ISpace } from './api';
 import { spacesIcon } from './icons';
 import type { SpacesModel } from './model';
+import type { SessionsModel } from './sessions';
+import { SessionsPanel } from './sessions';
+import { paneKindLabel } from './sessionutils';
 import { CommandIDs } from './tokens';
 
 export interface ISpacesSidebarOptions {
   model: SpacesModel;
+  /** The agent sessions search; without it, the panel has no Sessions section. */
+  sessions?: SessionsModel | null;
   commands: CommandRegistry;
   trans: TranslationBundle;
 }
 
-export class SpacesSidebar extends Widget {
+/** The sidebar: the Spaces section above the Agent Sessions section, each collapsible. */
+export class SpacesSidebar extends SidePanel {
+  constructor(options: ISpacesSidebarOptions) {
+    super();
+    this.id = 'jp-Spaces-sidebar';
+    this.addClass('jp-Spaces-sidebar');
+    this.title.icon = spacesIcon;
+    this.title.caption = options.trans.__('Spaces');
+    this.spacesSection = new SpacesSection(options);
+    this.addWidget(this.spacesSection);
+    this.sessionsSection =
+      options.sessions !== undefined && options.sessions !== null
+        ? new SessionsPanel({
+            model: options.sessions,
+            spaces: options.model,
+            commands: options.commands,
+            trans: options.trans
+          })
+        : null;
+    if (this.sessionsSection !== null) {
+      this.addWidget(this.sessionsSection);
+    }
+  }
+
+  readonly spacesSection: SpacesSection;
+  readonly sessionsSection: SessionsPanel | null;
+
+  /** Open the Sessions section (if it was collapsed) and put the cursor in its search box. */
+  focusSessionSearch(): void {
+    const section = this.sessionsSection;
+    if (section === null) {
+      return;
+    }
+    const accordion = this.content as AccordionPanel;
+    const index = accordion.widgets.indexOf(section);
+    if (index >= 0 && !section.isVisible && typeof accordion.expand === 'function') {
+      accordion.expand(index);
+    }
+    section.focusSearch();
+    // Activating the sidebar finishes on the next frame and may take the focus back.
+    requestAnimationFrame(() => {
+      if (!section.node.contains(document.activeElement)) {
+        section.focusSearch();
+      }
+    });
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (!this._sized && this.sessionsSection !== null) {
+      // The sessions list is the longer one: give it the larger share at first.
+      this._sized = true;
+      (this.content as AccordionPanel).setRelativeSizes?.([0.4, 0.6]);
+    }
+  }
+
+  private _sized = false;
+}
+
+/** The Spaces section: the spaces, their panes and the panes' states. */
+export class SpacesSection extends Widget {
   constructor(options: ISpacesSidebarOptions) {
     super();
     this._model = options.model;
     this._commands = options.commands;
     this._trans = options.trans;
-    this.id = 'jp-Spaces-sidebar';
-    this.addClass('jp-Spaces-sidebar');
-    this.title.icon = spacesIcon;
-    this.title.caption = this._trans.__('Spaces');
+    this.id = 'jp-Spaces-spacesSection';
+    this.addClass('jp-Spaces-spacesSection');
+    this.title.label = this._trans.__('Spaces');
     this._model.changed.connect(this._render, this);
     this._render();
   }
@@ -66,9 +133,10 @@ export class SpacesSidebar extends Widget {
 
     const header = document.createElement('div');
     header.className = 'jp-Spaces-sidebarHeader';
-    const heading = document.createElement('h2');
-    heading.textContent = trans.__('Spaces');
-    header.appendChild(heading);
+    // The section's title says "Spaces"; the header holds its actions.
+    const spacer = document.createElement('span');
+    spacer.className = 'jp-Spaces-spacer';
+    header.appendChild(spacer);
     header.appendChild(this._button('create-space', CommandIDs.createSpace, {}, addIcon, trans.__('New space for the current folder')));
     header.appendChild(this._button('refresh', CommandIDs.refresh, {}, refreshIcon));
     root.appendChild(header);
@@ -177,17 +245,23 @@ export class SpacesSidebar extends Widget {
     li.className = 'jp-Spaces-paneItem';
     li.dataset.paneId = pane.id;
     li.dataset.state = pane.state;
-    li.title = pane.kind === 'command' ? pane.argv.join(' ') : trans.__('shell');
+    const kindLabel = paneKindLabel(pane);
+    li.title =
+      pane.kind === 'command'
+        ? pane.argv.join(' ')
+        : pane.kind === 'agent'
+          ? trans.__('%1 session %2', kindLabel, pane.session_id ?? trans.__('(id not known yet)'))
+          : trans.__('shell');
     li.addEventListener('click', () =>
       void this._commands.execute(CommandIDs.open, { spaceId: space.id, paneId: pane.id })
     );
     const title = document.createElement('span');
     title.className = 'jp-Spaces-paneItemTitle';
-    title.textContent = pane.title || pane.kind;
+    title.textContent = pane.title || kindLabel;
     const kind = document.createElement('span');
     kind.className = 'jp-Spaces-paneKind';
-    kind.textContent = pane.kind;
-    kind.hidden = (pane.title || pane.kind) === pane.kind;
+    kind.textContent = kindLabel;
+    kind.hidden = (pane.title || kindLabel) === kindLabel;
     const state = document.createElement('span');
     state.className = 'jp-Spaces-state';
     state.dataset.state = pane.state;

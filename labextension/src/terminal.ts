@@ -23,6 +23,7 @@ import type { ConnectionState } from './channel';
 import { PaneChannel } from './channel';
 import { maximizeIcon, restoreIcon, splitDownIcon, splitRightIcon } from './icons';
 import { terminalTheme } from './theme';
+import { paneKindLabel } from './sessionutils';
 import type { ITerminalSettings } from './tokens';
 import { CommandIDs } from './tokens';
 import { createTerminal } from './xterm';
@@ -432,21 +433,29 @@ export class PaneWidget extends Widget {
   private _renderHeader(): void {
     const pane = this._pane;
     const trans = this._trans;
-    this._title.textContent = pane.title || pane.kind;
+    // An agent pane is named by its CLI ("Claude Code"), not by its kind ("agent").
+    const kind = paneKindLabel(pane);
+    this._title.textContent = pane.title || kind;
     const where = pane.cwd ? `${pane.cwd}/` : './';
     this._title.title = [
       pane.title,
       pane.kind === 'command' ? pane.argv.join(' ') : '',
+      pane.kind === 'agent' ? trans.__('%1 session %2', kind, pane.session_id ?? trans.__('(id not known yet)')) : '',
       trans.__('in %1', where),
       this._programTitle ? trans.__('program title: %1', this._programTitle) : '',
       trans.__('double-click to rename')
     ]
       .filter(Boolean)
       .join('\n');
-    this._kind.textContent = pane.kind;
+    this._kind.textContent = kind;
     // "shell shell" says nothing twice: show the kind only beside a title of its own.
-    this._kind.hidden = (pane.title || pane.kind) === pane.kind;
+    this._kind.hidden = (pane.title || kind) === kind;
     this.node.dataset.kind = pane.kind;
+    if (pane.agent) {
+      this.node.dataset.agent = pane.agent;
+    } else {
+      delete this.node.dataset.agent;
+    }
 
     let state: string;
     if (pane.state === 'exited') {

@@ -34,6 +34,11 @@ export namespace CommandIDs {
   export const focusRight = 'jupyter-spaces:focus-right-pane';
   export const focusUp = 'jupyter-spaces:focus-up-pane';
   export const focusDown = 'jupyter-spaces:focus-down-pane';
+  export const newClaude = 'jupyter-spaces:new-claude-pane';
+  export const newCodex = 'jupyter-spaces:new-codex-pane';
+  export const newGemini = 'jupyter-spaces:new-gemini-pane';
+  export const resumeSession = 'jupyter-spaces:resume-session';
+  export const searchSessions = 'jupyter-spaces:search-sessions';
 }
 
 /** Terminal settings (schema/plugin.json). */

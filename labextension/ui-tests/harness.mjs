@@ -17,6 +17,7 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The built extension (npm run build writes it there). */
 export const EXTENSION_DIR = path.resolve(here, '..', '..', 'jupyter_spaces', 'labextension');
+const REPO_ROOT = path.resolve(here, '..', '..');
 
 export const sleep = ms => new Promise(r => setTimeout(r, ms));
 
@@ -56,7 +57,11 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 export class LabServer {
-  constructor() {
+  /**
+   * `env`: extra environment for the server (e.g. CLAUDE_CONFIG_DIR, CODEX_HOME, PATH), a
+   * function of the server's temporary directory or a plain object.
+   */
+  constructor({ env = {} } = {}) {
     live.add(this);
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jsp-ui-'));
     this.root = path.join(this.dir, 'root');
@@ -80,6 +85,7 @@ export class LabServer {
     // JupyterLab finds prebuilt extensions as <dir>/<package name>/package.json.
     fs.symlinkSync(EXTENSION_DIR, path.join(this.dir, 'labextensions', 'jupyter-spaces'));
     this.log = path.join(this.dir, 'server.log');
+    this.env = typeof env === 'function' ? env(this.dir) : env;
   }
 
   get url() {
@@ -113,7 +119,15 @@ export class LabServer {
         ...process.env,
         JUPYTER_CONFIG_DIR: path.join(this.dir, 'config'),
         JUPYTER_DATA_DIR: path.join(this.dir, 'data'),
-        JUPYTER_RUNTIME_DIR: path.join(this.dir, 'runtime')
+        JUPYTER_RUNTIME_DIR: path.join(this.dir, 'runtime'),
+        // The package of this working tree, whichever copy an editable install points at.
+        PYTHONPATH: [REPO_ROOT, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+        // The agent index reads these folders: empty ones unless a test writes sessions, so
+        // the tests never index (or show in screenshots) the machine's real conversations.
+        CLAUDE_CONFIG_DIR: path.join(this.dir, 'no-agents', 'claude'),
+        CODEX_HOME: path.join(this.dir, 'no-agents', 'codex'),
+        GEMINI_CLI_HOME: path.join(this.dir, 'no-agents', 'gemini'),
+        ...this.env
       }
     });
     fs.closeSync(out);

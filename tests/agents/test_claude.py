@@ -81,6 +81,37 @@ def test_title_falls_back_to_summary_prompt_and_slash_command(tmp_path: Path) ->
     assert (s.title, s.title_source) == ("Old title", "summary")
 
 
+def test_a_placeholder_on_the_last_line_does_not_undercount(tmp_path: Path) -> None:
+    # The transcript ends inside a response whose latest block still carries a streaming
+    # placeholder (the session is running, or was killed): the full usage seen earlier counts.
+    full = {
+        "input_tokens": 3,
+        "cache_creation_input_tokens": 100,
+        "cache_read_input_tokens": 1000,
+        "output_tokens": 600,
+    }
+    partial = {**full, "output_tokens": 12}
+    p = write_lines(
+        main_file(tmp_path),
+        [
+            c_user(SID, "go", 0),
+            c_assistant(SID, "msg_A", {"type": "thinking", "thinking": "hm"}, 1, usage=full),
+        ],
+    )
+    r = FORMAT.parse_file(str(p), None)
+    append(p, line(c_assistant(SID, "msg_A", text("Let me look."), 2, usage=partial)))
+    r2 = FORMAT.parse_file(str(p), r.state)
+    t = r2.sessions[SID].tokens
+    assert (t.output, t.total) == (600, 1703)
+    assert r2.sessions[SID].message_count == 2
+    # Once the real final usage arrives (larger), it counts.
+    append(
+        p, line(c_assistant(SID, "msg_A", text("Done."), 3, usage={**full, "output_tokens": 650}))
+    )
+    t3 = FORMAT.parse_file(str(p), r2.state).sessions[SID].tokens
+    assert (t3.output, t3.total) == (650, 1753)
+
+
 def test_content_block_repeats_count_usage_once(tmp_path: Path) -> None:
     u1 = {
         "input_tokens": 3,

@@ -208,6 +208,27 @@ def test_search_snippets_and_filters(index: SessionIndex, roots: dict[str, Path]
     assert snip is not None and "<script>" not in snip and "&lt;script&gt;" in snip
 
 
+def test_snippet_is_the_latest_match_with_and_without_prefix(
+    index: SessionIndex, roots: dict[str, Path]
+) -> None:
+    # Plain terms look the chosen messages up by rowid; prefix terms take one pass over the hits.
+    write_lines(
+        claude_file(roots, A),
+        [
+            c_user(A, "walrus first", 0),
+            c_user(A, "unrelated", 1),
+            c_user(A, "walrus latest", 2),
+        ],
+    )
+    write_lines(claude_file(roots, B), [c_user(B, "only walrus here", 0, cwd="/srv/other")])
+    index.sync()
+    for q, raw in (("walrus", False), ("walr*", False), ("walr* OR nothing", True)):
+        snippets = {h.session.id: (h.snippet, h.matches) for h in index.search(q, raw=raw)}
+        assert snippets[A][1] == 2 and snippets[B][1] == 1, q
+        assert snippets[A][0] is not None and "latest" in snippets[A][0], q
+        assert snippets[B][0] is not None and "<mark>walrus</mark> here" in snippets[B][0], q
+
+
 @pytest.mark.parametrize(
     "q",
     [
