@@ -738,6 +738,10 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def _lines_complete(r: dict) -> str:
+    return f"{'yes' if r['last_lines_complete'] else 'no'} ({r['last_lines_present']} present)"
+
+
 def table(bench: Bench) -> str:
     res = bench.results
     rows: list[tuple[str, str, str, str, str]] = []
@@ -779,8 +783,8 @@ def table(bench: Bench) -> str:
         rows.append(
             (
                 "cat: last 10 000 lines complete, in order",
-                f"{'yes' if p['last_lines_complete'] else 'no'} ({p['last_lines_present']} present)",
-                f"{'yes' if t['last_lines_complete'] else 'no'} ({t['last_lines_present']} present)",
+                _lines_complete(p),
+                _lines_complete(t),
                 "yes",
                 verdict(p["last_lines_complete"]),
             )

@@ -7,6 +7,7 @@ so ``doctor`` checks the tmux, socket directory and registry the server will use
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import secrets
@@ -23,13 +24,19 @@ from jupyter_core.application import JupyterApp
 from jupyter_core.paths import jupyter_config_path
 from traitlets import Bool
 
-from . import __version__
+from . import __version__, snapshots
 from .agents import AGENT_NAMES, SessionIndex, default_index_path
 from .app import SpacesApp
+from .client import ClientError, SpacesClient, q
+from .discovery import DiscoveryError, ServerInfo, _alive, _from_file, runtime_dirs, server_files
+from .errors import SpacesError
 from .export import AGENT_LABELS, notebook_filename, session_notebook
-from .host.tmux import INSTALL_HINT, TmuxServer
+from .host.tmux import INSTALL_HINT, TmuxServer, session_name
+from .model import Space, WorkspaceError
 from .registry import Registry
+from .restore import forget_capture
 from .store import WorkspaceStore
+from .trust import Notary
 
 
 class _Command(JupyterApp):
@@ -345,6 +352,403 @@ def write_atomic(target: Path, text: str, *, force: bool) -> None:
             os.unlink(tmp)
 
 
+# -- snapshots and trust ------------------------------------------------------------------------
+#
+# PATH is a space's folder. When a Jupyter server that knows this space runs (found through
+# JUPYTER_SPACES_URL, else the running-server files jpserver-*.json in the runtime dir whose
+# root_dir holds PATH), the command goes through its REST API: the server is the single writer of
+# workspace files and the only talker to tmux, so it captures fresh screens and starts panes. With
+# no such server the command works on the files: snapshot, list, prune and restore-files (the
+# panes come back when a server next starts, as after a machine restart), and `trust` signs the
+# workspace file with the same notary the server uses.
+
+
+class CommandError(Exception):
+    """A refusal in one sentence (exit status 1); nothing was changed."""
+
+
+def _space_parser(name: str, description: str) -> argparse.ArgumentParser:
+    p = _Parser(prog=f"jupyter spaces {name}", description=description)
+    p.add_argument("path", metavar="PATH", help="the space's folder")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return p
+
+
+def _parsers() -> dict[str, argparse.ArgumentParser]:
+    snap = _space_parser("snapshot", "Take a snapshot of a space.")
+    snap.add_argument("--name", help="a label for the snapshot (1 to 200 characters)")
+    listing = _space_parser("snapshots", "List a space's snapshots, newest first.")
+    restore = _space_parser(
+        "restore",
+        "Bring a space back to a snapshot: its layout, screens and agent conversations (deleted "
+        "transcripts are put back). Asks before it stops running panes.",
+    )
+    restore.add_argument("snapshot", metavar="SNAPSHOT", help="the snapshot's id")
+    restore.add_argument(
+        "-y", "--yes", action="store_true", help="stop running panes without asking"
+    )
+    prune = _space_parser(
+        "prune",
+        "Delete old snapshots. A snapshot stays when any given rule keeps it: --keep N keeps the "
+        "newest N, --older-than DAYS keeps those younger than DAYS.",
+    )
+    prune.add_argument("--keep", type=_whole, metavar="N", help="keep the newest N")
+    prune.add_argument(
+        "--older-than", type=_days, metavar="DAYS", help="delete those older than DAYS days"
+    )
+    trust = _space_parser(
+        "trust",
+        "Trust a space's workspace file as it is now (one that came with git clone, or was "
+        "edited by hand), so its panes may start.",
+    )
+    return {
+        "snapshot": snap,
+        "snapshots": listing,
+        "restore": restore,
+        "prune": prune,
+        "trust": trust,
+    }
+
+
+def _whole(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, not {text!r}")
+    return int(text)
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 36500:
+        raise argparse.ArgumentTypeError(f"expected a number of days, not {text!r}")
+    return value
+
+
+class _SpaceCommand(_Command):
+    """``jupyter spaces <command> PATH ...``: through the server when one runs, else files."""
+
+    command = ""
+    options: argparse.Namespace
+
+    def initialize(self, argv: Any = None) -> None:
+        try:
+            self.options = _parsers()[self.command].parse_args(
+                sys.argv[1:] if argv is None else argv
+            )
+        except _UsageError as e:
+            self.fail(f"{e} (see `jupyter spaces {self.command} --help`)", 2)
+        self.json_output = self.options.json
+        self.load_config_file()
+
+    def fail(self, message: str, status: int = 1) -> NoReturn:
+        print(f"jupyter spaces {self.command}: {message}", file=sys.stderr)
+        sys.exit(status)
+
+    def start(self) -> None:
+        try:
+            folder, loaded = self._folder()
+            server = _find_server(folder, loaded.space.id if loaded.space else None)
+            if server is not None:
+                data, text = self.remote(*server)
+            else:
+                data, text = self.local(folder, loaded)
+        except (CommandError, ClientError) as e:
+            self.fail(str(e))
+        except SpacesError as e:
+            self.fail(e.message)
+        except (OSError, sqlite3.Error) as e:
+            self.fail(f"{getattr(e, 'strerror', None) or e}")
+        self.emit(data, text)
+
+    def _folder(self) -> tuple[Path, Any]:
+        folder = Path(self.options.path).expanduser().resolve()
+        if not folder.is_dir():
+            raise CommandError(f"{self.options.path} is not a folder")
+        loaded = WorkspaceStore().load(folder)
+        if loaded.status == "missing":
+            raise CommandError(f"{folder} has no space (no .jupyter-spaces/space.json)")
+        return folder, loaded
+
+    def notary(self) -> Notary:
+        return Notary(Path(self.settings().trust_dir))
+
+    def index(self) -> SessionIndex:
+        app = self.settings()
+        return SessionIndex(app.sessions_index_path, roots=app.agent_roots or None)
+
+    def remote(self, client: SpacesClient, space_id: str) -> tuple[Any, str]:
+        raise NotImplementedError
+
+    def local(self, folder: Path, loaded: Any) -> tuple[Any, str]:
+        raise NotImplementedError
+
+
+def _find_server(folder: Path, space_id: str | None) -> tuple[SpacesClient, str] | None:
+    """The running server that knows the space in ``folder``, or None."""
+    if space_id is None:
+        return None
+    candidates: list[ServerInfo] = []
+    url = os.environ.get("JUPYTER_SPACES_URL", "").strip()
+    if url:
+        candidates.append(
+            ServerInfo(
+                url if url.endswith("/") else url + "/",
+                os.environ.get("JUPYTER_SPACES_TOKEN", ""),
+                "JUPYTER_SPACES_URL",
+            )
+        )
+    for path, info in server_files(runtime_dirs()):
+        root = info.get("root_dir")
+        if not isinstance(root, str) or info.get("sock") or not _alive(info["pid"]):
+            continue
+        real = Path(root).expanduser().resolve()
+        if folder != real and real not in folder.parents:
+            continue
+        with suppress(DiscoveryError):
+            candidates.append(_from_file(path, info, "the running-server file"))
+    for server in candidates:
+        client = SpacesClient(server, timeout=120)
+        try:
+            space = client.space(space_id)
+        except ClientError:
+            continue  # not running jupyter-spaces, or not this space: not the writer
+        if server.root_dir is None or space.get("path") == _rel(folder, server.root_dir):
+            return client, space_id
+    return None
+
+
+def _rel(folder: Path, root: str) -> str:
+    rel = folder.relative_to(Path(root).expanduser().resolve()).as_posix()
+    return "" if rel == "." else rel
+
+
+def _snapshot_line(s: dict[str, Any]) -> str:
+    if s.get("status", "ok") != "ok":
+        return f"{s['id']}  [{s['status']}] {s.get('message') or ''}"
+    panes = s.get("panes") or []
+    agents = sum(1 for p in panes if p.get("transcript"))
+    missing = len(s.get("missing_transcripts") or [])
+    size = _size(int(s.get("bytes") or 0))
+    extra = f", {missing} transcript(s) missing" if missing else ""
+    name = f"  {s['name']}" if s.get("name") else ""
+    return f"{s['id']}  {len(panes)} pane(s), {agents} conversation(s), {size}{extra}{name}"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1024:
+            return f"{n} {unit}" if unit == "B" else f"{n:.0f} {unit}"
+        n = n / 1024  # type: ignore[assignment]
+    return f"{n:.1f} GB"
+
+
+class SnapshotApp(_SpaceCommand):
+    name = "jupyter-spaces-snapshot"
+    description = "Take a snapshot of a space (its layout, screens and agent transcripts)."
+    command = "snapshot"
+
+    def remote(self, client: SpacesClient, space_id: str) -> tuple[Any, str]:
+        body = {} if self.options.name is None else {"name": self.options.name}
+        snap = client.request("POST", f"api/spaces/{q(space_id)}/snapshots", body)
+        return snap, f"snapshot {_snapshot_line(snap)}"
+
+    def local(self, folder: Path, loaded: Any) -> tuple[Any, str]:
+        name = snapshots.check_name(self.options.name)
+        if loaded.status != "ok" or loaded.space is None:
+            raise CommandError(f"the space cannot be snapshotted: {loaded.message}")
+        space_file = WorkspaceStore.space_file(folder)
+        data = space_file.read_bytes()
+        notary = self.notary()
+        if notary.is_trusted(data):
+            notary.trust(data)  # keeps the signature fresh for a restore much later
+        sources = _transcript_sources(self.index(), loaded.space)
+        snap = snapshots.create(folder, data, sources, name=name, sign=notary.trust)
+        public = snapshots.read(folder, snap["id"]).public()
+        return public, f"snapshot {_snapshot_line(public)} (no server runs: screens as last saved)"
+
+
+def _transcript_sources(index: SessionIndex, space: Any) -> list[snapshots.TranscriptSource]:
+    out: list[snapshots.TranscriptSource] = []
+    synced: set[str] = set()
+    try:
+        for pane in space.panes.values():
+            agent, sid = pane.agent, pane.session_id
+            if agent not in AGENT_NAMES or not sid:
+                continue
+            session = index.get(agent, sid)
+            if session is None and agent not in synced:
+                synced.add(agent)
+                index.sync(agents=[agent])
+                session = index.get(agent, sid)
+            files = list(session.files) if session is not None else []
+            if agent == "claude":
+                for root in index.roots("claude"):
+                    files += [str(p) for p in (root / "projects").glob(f"*/{sid}.jsonl")]
+            out.append(snapshots.TranscriptSource(agent, sid, snapshots.session_files(files, sid)))
+    finally:
+        index.close()
+    return out
+
+
+class SnapshotsApp(_SpaceCommand):
+    name = "jupyter-spaces-snapshots"
+    description = "List a space's snapshots, newest first."
+    command = "snapshots"
+
+    def remote(self, client: SpacesClient, space_id: str) -> tuple[Any, str]:
+        got = client.request("GET", f"api/spaces/{q(space_id)}/snapshots")["snapshots"]
+        return got, self._text(got)
+
+    def local(self, folder: Path, loaded: Any) -> tuple[Any, str]:
+        got = snapshots.list_snapshots(folder)
+        return got, self._text(got)
+
+    def _text(self, got: list[dict[str, Any]]) -> str:
+        if not got:
+            return f"no snapshots yet (jupyter spaces snapshot {self.options.path})"
+        return "\n".join(_snapshot_line(s) for s in got)
+
+
+class RestoreApp(_SpaceCommand):
+    name = "jupyter-spaces-restore"
+    description = "Bring a space back to a snapshot (deleted agent transcripts are put back)."
+    command = "restore"
+
+    def confirm(self, panes: list[str]) -> None:
+        n = len(panes)
+        question = f"Restoring stops {n} running pane{'s' if n != 1 else ''} ({', '.join(panes)})."
+        if self.options.yes:
+            return
+        if not sys.stdin.isatty():
+            raise CommandError(f"{question} Pass --yes to go ahead; nothing was changed")
+        answer = input(f"{question} Continue? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            raise CommandError("not restored; nothing was changed")
+
+    def remote(self, client: SpacesClient, space_id: str) -> tuple[Any, str]:
+        path = f"api/spaces/{q(space_id)}/snapshots/{q(self.options.snapshot)}/restore"
+        try:
+            space = client.request("POST", path, {})
+        except ClientError as e:
+            if e.reason != "running":
+                raise
+            self.confirm([str(p) for p in e.body.get("panes") or []])
+            space = client.request("POST", path, {"stop_running": True})
+        state = "started" if space.get("trusted") else "not started: the snapshot is untrusted"
+        return space, (
+            f"restored snapshot {self.options.snapshot} of space {space.get('name')} "
+            f"({len(space.get('panes') or [])} pane(s) {state})"
+        )
+
+    def local(self, folder: Path, loaded: Any) -> tuple[Any, str]:
+        if loaded.status != "ok" or loaded.space is None:
+            raise CommandError(f"the space cannot be restored: {loaded.message}")
+        space_id = loaded.space.id
+        notary = self.notary()
+        if not notary.file_trusted(WorkspaceStore.space_file(folder)):
+            raise CommandError(
+                f"space {space_id} is not trusted; check its space.json, then run "
+                f"`jupyter spaces trust {self.options.path}`"
+            )
+        snap = snapshots.read(folder, self.options.snapshot)
+        doc, data = snapshots.load_space(snap, space_id)
+        restored = Space.from_json(doc)
+        app = self.settings()
+        tmux = TmuxServer(Path(app.socket_dir), app.tmux_command)
+        names = [
+            session_name(space_id, p) for p in dict.fromkeys([*loaded.space.panes, *restored.panes])
+        ]
+        live = asyncio.run(tmux.list_panes()) if tmux.available else {}
+        running = [n for n in names if n in live and not live[n].dead]
+        if running:
+            self.confirm([n.rsplit("_", 1)[-1] for n in running])
+        for n in names:
+            if n in live:
+                asyncio.run(tmux.kill(n))
+        put = snapshots.PutBack()
+        if notary.is_trusted(snap.manifest_bytes):
+            index = self.index()
+            try:
+                roots: dict[str, list[Path]] = {a: index.roots(a) for a in AGENT_NAMES}
+                put = snapshots.put_back_transcripts(snap, roots)
+                for path in put.restored:
+                    index.sync_file(path)
+            finally:
+                index.close()
+        for pane_id in loaded.space.panes:
+            if pane_id not in restored.panes:
+                forget_capture(folder, pane_id)
+        snapshots.put_back_screens(snap, folder)
+        try:
+            WorkspaceStore().save(folder, restored, loaded.document)
+        except WorkspaceError as e:
+            raise CommandError(str(e)) from None
+        trusted = notary.is_trusted(data)
+        if trusted:
+            notary.trust(WorkspaceStore.space_file(folder).read_bytes())
+        result = {
+            "id": space_id,
+            "snapshot": snap.id,
+            "transcripts_restored": put.restored,
+            "trusted": trusted,
+        }
+        return result, (
+            f"restored snapshot {snap.id} of space {restored.name}: "
+            f"{len(put.restored)} transcript(s) put back; no server runs, so its panes start "
+            "when one does" + ("" if trusted else " (after you trust it: the snapshot is not)")
+        )
+
+
+class PruneApp(_SpaceCommand):
+    name = "jupyter-spaces-prune"
+    description = "Delete old snapshots of a space (--keep N, --older-than DAYS)."
+    command = "prune"
+
+    def start(self) -> None:
+        if self.options.keep is None and self.options.older_than is None:
+            self.fail("give --keep N, --older-than DAYS, or both", 2)
+        super().start()
+
+    def remote(self, client: SpacesClient, space_id: str) -> tuple[Any, str]:
+        query: dict[str, Any] = {"keep": self.options.keep}
+        if self.options.older_than is not None:
+            query["older_than_days"] = self.options.older_than
+        got = client.request("DELETE", f"api/spaces/{q(space_id)}/snapshots", query=query)
+        return got, self._text(got)
+
+    def local(self, folder: Path, loaded: Any) -> tuple[Any, str]:
+        got = snapshots.prune(folder, self.options.keep, self.options.older_than)
+        return got, self._text(got)
+
+    def _text(self, got: dict[str, list[str]]) -> str:
+        gone = ", ".join(got["deleted"]) or "none"
+        return f"deleted {len(got['deleted'])} snapshot(s): {gone}; kept {len(got['kept'])}"
+
+
+class TrustApp(_SpaceCommand):
+    name = "jupyter-spaces-trust"
+    description = "Trust a space's workspace file as it is now, so its panes may start."
+    command = "trust"
+
+    def remote(self, client: SpacesClient, space_id: str) -> tuple[Any, str]:
+        space = client.request("POST", f"api/spaces/{q(space_id)}/trust", {})
+        n = len(space.get("panes") or [])
+        return space, f"trusted space {space.get('name')} ({space_id}); {n} pane(s) running"
+
+    def local(self, folder: Path, loaded: Any) -> tuple[Any, str]:
+        if loaded.status != "ok" or loaded.space is None:
+            raise CommandError(f"the space cannot be trusted: {loaded.message}")
+        self.notary().trust(WorkspaceStore.space_file(folder).read_bytes())
+        space = loaded.space
+        result = {"id": space.id, "name": space.name, "trusted": True}
+        return result, (
+            f"trusted space {space.name} ({space.id}); no server runs, so its panes start "
+            "when one does"
+        )
+
+
 class SpacesCLI(JupyterApp):
     name = "jupyter-spaces"
     version = __version__
@@ -353,6 +757,11 @@ class SpacesCLI(JupyterApp):
         "doctor": (DoctorApp, DoctorApp.description),
         "list": (ListApp, ListApp.description),
         "export": (ExportApp, ExportApp.description),
+        "snapshot": (SnapshotApp, SnapshotApp.description),
+        "snapshots": (SnapshotsApp, SnapshotsApp.description),
+        "restore": (RestoreApp, RestoreApp.description),
+        "prune": (PruneApp, PruneApp.description),
+        "trust": (TrustApp, TrustApp.description),
     }
 
     def start(self) -> None:

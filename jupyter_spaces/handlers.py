@@ -31,6 +31,7 @@ from .manager import SpaceManager, check_size
 AUTH_RESOURCE = "spaces"
 _ID = r"(?P<space_id>[^/]+)"
 _PANE = r"(?P<pane_id>[^/]+)"
+_SNAPSHOT = r"(?P<snapshot_id>[^/]+)"
 
 
 class SpacesAPIHandler(APIHandler):
@@ -181,6 +182,48 @@ class SpaceTrustHandler(SpacesAPIHandler):
     @authorized
     async def post(self, space_id: str) -> None:
         self.reply(await self.manager.trust_space(space_id))
+
+
+class SnapshotsHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, space_id: str) -> None:
+        self.reply(await self.manager.list_snapshots(space_id))
+
+    @web.authenticated
+    @authorized
+    async def post(self, space_id: str) -> None:
+        snapshot = await self.manager.create_snapshot(space_id, self.body())
+        self.set_header(
+            "Location", self.base_url + f"api/spaces/{space_id}/snapshots/{snapshot['id']}"
+        )
+        self.reply(snapshot, 201)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, space_id: str) -> None:
+        self.reply(await self.manager.prune_snapshots(space_id, query_args(self)))
+
+
+class SnapshotHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, space_id: str, snapshot_id: str) -> None:
+        self.reply(await self.manager.get_snapshot(space_id, snapshot_id))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, space_id: str, snapshot_id: str) -> None:
+        await self.manager.delete_snapshot(space_id, snapshot_id)
+        self.set_status(204)
+        self.finish()
+
+
+class SnapshotRestoreHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, space_id: str, snapshot_id: str) -> None:
+        self.reply(await self.manager.restore_snapshot(space_id, snapshot_id, self.body()))
 
 
 class SessionsHandler(SpacesAPIHandler):
@@ -352,6 +395,7 @@ def route_table() -> list[tuple[str, type]]:
     base = r"/api/spaces"
     pane = rf"{base}/{_ID}/panes/{_PANE}"
     session = rf"{base}/sessions/(?P<agent>[^/]+)/(?P<session_id>[^/]+)"
+    snapshot = rf"{base}/{_ID}/snapshots/{_SNAPSHOT}"
     return [
         (base, SpacesHandler),
         # Before "{base}/{space_id}", which would take "sessions" for a space id.
@@ -361,6 +405,9 @@ def route_table() -> list[tuple[str, type]]:
         (rf"{session}/resume", SessionResumeHandler),
         (rf"{base}/{_ID}", SpaceHandler),
         (rf"{base}/{_ID}/trust", SpaceTrustHandler),
+        (rf"{base}/{_ID}/snapshots", SnapshotsHandler),
+        (snapshot, SnapshotHandler),
+        (rf"{snapshot}/restore", SnapshotRestoreHandler),
         (rf"{base}/{_ID}/panes", PanesHandler),
         (pane, PaneHandler),
         (rf"{pane}/input", PaneInputHandler),

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from .client import ClientError, SpacesClient
+from .client import ClientError, SpacesClient, q
 from .discovery import DiscoveryError, ServerInfo, find_server
 from .results import (
     HelpText,
@@ -27,6 +27,8 @@ from .results import (
     Result,
     Screen,
     SessionList,
+    SnapshotList,
+    SnapshotView,
     SpaceList,
     SpaceView,
 )
@@ -91,6 +93,8 @@ SUMMARY = """\
 %spaces sessions [QUERY] [--agent A] [--space [S]]   search agent sessions
 %spaces resume SESSION           resume an agent session (AGENT:ID or a unique ID prefix) in a pane
 %spaces export SESSION [-o PATH] save an agent session as a notebook
+%spaces snapshot [SPACE] [--name N]  snapshot a space (layout, screens, agent transcripts)
+%spaces snapshots [SPACE]        a space's snapshots, newest first
 %spaces link [SPACE] [--clear]   link this notebook to a space (kept in its metadata); commands
                                  then default to that space
 Each subcommand takes --help. PANE is a pane id or title, or SPACE/PANE."""
@@ -121,6 +125,8 @@ class SpacesMagics(Magics):
             "sessions": (self._p_sessions, self.do_sessions),
             "resume": (self._p_resume, self.do_resume),
             "export": (self._p_export, self.do_export),
+            "snapshot": (self._p_snapshot, self.do_snapshot),
+            "snapshots": (self._p_snapshots, self.do_snapshots),
             "link": (self._p_link, self.do_link),
             "help": (lambda: _parser("help", "Show the subcommands."), self.do_help),
         }
@@ -601,6 +607,33 @@ class SpacesMagics(Magics):
         notebook = session_notebook(s, self.client.messages(s["agent"], s["id"]))
         self.client.save_contents(path, {"type": "notebook", "format": "json", "content": notebook})
         return Note(f"exported {s['agent']}:{s['id']} to {path}", path=path)
+
+    def _p_snapshot(self) -> _Parser:
+        p = _parser(
+            "snapshot",
+            "Take a snapshot of a space: its layout, the screens of its panes and a copy of every "
+            "agent transcript they reference (kept in the space's git-ignored "
+            ".jupyter-spaces/snapshots/). Restore one from JupyterLab or `jupyter spaces restore`.",
+        )
+        p.add_argument("space", nargs="?", help="default: the linked space")
+        p.add_argument("--name", help="a label for the snapshot")
+        return p
+
+    def do_snapshot(self, args: argparse.Namespace) -> Result:
+        space = self.space(args.space)
+        body = {} if args.name is None else {"name": args.name}
+        snap = self.client.request("POST", f"api/spaces/{q(space['id'])}/snapshots", body)
+        return SnapshotView(snap, f"took snapshot {snap['id']} of space {space['name']}")
+
+    def _p_snapshots(self) -> _Parser:
+        p = _parser("snapshots", "List a space's snapshots, newest first.")
+        p.add_argument("space", nargs="?", help="default: the linked space")
+        return p
+
+    def do_snapshots(self, args: argparse.Namespace) -> Result:
+        space = self.space(args.space)
+        got = self.client.request("GET", f"api/spaces/{q(space['id'])}/snapshots")
+        return SnapshotList(list(got.get("snapshots") or []), space)
 
     def _p_link(self) -> _Parser:
         p = _parser(

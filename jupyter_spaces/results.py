@@ -348,3 +348,77 @@ class OpenLink(Result):
             f"<small>{esc(s.get('path') or '(root)')} — if the button does nothing (an output "
             "reopened from disk is not trusted), use the Spaces panel in the left sidebar</small>"
         )
+
+
+SNAPSHOT_HEADERS = ("Snapshot", "Name", "Taken", "Panes", "Conversations", "Size", "Status")
+
+
+def size_text(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def snapshot_row(s: dict[str, Any]) -> list[str]:
+    panes = s.get("panes") or []
+    missing = len(s.get("missing_transcripts") or [])
+    copied = sum(1 for p in panes if p.get("transcript"))
+    status = str(s.get("status") or "ok")
+    if status == "ok" and missing:
+        status = f"{missing} transcript(s) missing"
+    return [
+        str(s.get("id", "")),
+        clip(s.get("name"), 30),
+        str(s.get("created") or "")[:19].replace("T", " "),
+        str(len(panes)) if "panes" in s else "",
+        str(copied) if "panes" in s else "",
+        size_text(int(s.get("bytes") or 0)) if "bytes" in s else "",
+        status if status != "ok" else "ok",
+    ]
+
+
+class SnapshotList(Result):
+    """A space's snapshots, newest first."""
+
+    def __init__(self, snapshots: list[dict[str, Any]], space: dict[str, Any]) -> None:
+        self.snapshots = snapshots
+        self.space = space
+
+    def title(self) -> str:
+        s = self.space
+        return f"snapshots of space {s.get('name')} ({s.get('id')})"
+
+    def text(self) -> str:
+        if not self.snapshots:
+            return f"no snapshots of space {self.space.get('name')} yet (%spaces snapshot SPACE)"
+        table = _text_table(SNAPSHOT_HEADERS, [snapshot_row(s) for s in self.snapshots])
+        return f"{self.title()}\n{table}"
+
+    def _repr_html_(self) -> str:
+        if not self.snapshots:
+            return f"<span>{esc(self.text())}</span>"
+        table = _html_table(SNAPSHOT_HEADERS, [snapshot_row(s) for s in self.snapshots])
+        return f"<div><b>{esc(self.title())}</b></div>{table}"
+
+
+class SnapshotView(Result):
+    """One snapshot, with a note (what was done)."""
+
+    def __init__(self, snapshot: dict[str, Any], note: str = "") -> None:
+        self.snapshot = snapshot
+        self.note = note
+
+    @property
+    def id(self) -> str:
+        return str(self.snapshot.get("id"))
+
+    def text(self) -> str:
+        table = _text_table(SNAPSHOT_HEADERS, [snapshot_row(self.snapshot)])
+        return f"{self.note}\n{table}" if self.note else table
+
+    def _repr_html_(self) -> str:
+        note = f"<div>{esc(self.note)}</div>" if self.note else ""
+        return note + _html_table(SNAPSHOT_HEADERS, [snapshot_row(self.snapshot)])

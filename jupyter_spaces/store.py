@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -90,6 +91,22 @@ def _write_temp(path: Path, data: bytes) -> Path:
         _unlink_quietly(tmp)
         raise
     return tmp
+
+
+# A temp file older than this is no write in progress but the rest of one a crash cut short.
+STALE_TEMP_SECONDS = 10.0
+
+
+def _remove_stale_temps(state: Path) -> None:
+    """Remove what a killed writer left (``.space.json.<random>.tmp``), at the next save."""
+    now = time.time()
+    for pattern in (f".{SPACE_FILE}.*.tmp", f".{PREVIOUS_FILE}.*.tmp"):
+        for tmp in state.glob(pattern):
+            try:
+                if now - tmp.stat().st_mtime > STALE_TEMP_SECONDS:
+                    tmp.unlink()
+            except OSError:
+                continue
 
 
 def atomic_write_text(path: Path, text: str, keep_previous: Path | None = None) -> None:
@@ -352,6 +369,7 @@ class WorkspaceStore:
             gitignore = state / ".gitignore"
             if current.status == "missing" and not gitignore.exists():
                 atomic_write_text(gitignore, GITIGNORE)
+            _remove_stale_temps(state)
             text = json.dumps(merged, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
             atomic_write_text(path, text, keep_previous=state / PREVIOUS_FILE)
         return merged

@@ -44,24 +44,38 @@ def install_fakes(bin_dir: Path, names: tuple[str, ...] = ("claude", "codex", "g
         exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
+def make_agent_env(base: Path) -> AgentEnv:
+    """Fake CLIs in ``base/agent-bin`` and their homes, with the folders a server watches
+    already there, as on a machine where the CLIs ran."""
+    env = AgentEnv(
+        bin=base / "agent-bin",
+        claude=base / "claude-home",
+        codex=base / "codex-home",
+        gemini=base / "gemini-home",
+        log=base / "agent-calls.jsonl",
+    )
+    install_fakes(env.bin)
+    for d in (env.claude / "projects", env.codex / "sessions", env.gemini / ".gemini" / "tmp"):
+        d.mkdir(parents=True)
+    return env
+
+
+def environ(env: AgentEnv) -> dict[str, str]:
+    """The variables that point a server (and the panes it starts) at the fakes."""
+    return {
+        "PATH": f"{env.bin}{os.pathsep}{os.environ['PATH']}",
+        "CLAUDE_CONFIG_DIR": str(env.claude),
+        "CODEX_HOME": str(env.codex),
+        "GEMINI_CLI_HOME": str(env.gemini),
+        "FAKE_AGENT_LOG": str(env.log),
+    }
+
+
 @pytest.fixture
 def agent_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AgentEnv:
     """Must come before ``api`` in a test's arguments: the private tmux server, started by the
     first request, takes this environment (PATH, the CLI homes) for every pane."""
-    env = AgentEnv(
-        bin=tmp_path / "agent-bin",
-        claude=tmp_path / "claude-home",
-        codex=tmp_path / "codex-home",
-        gemini=tmp_path / "gemini-home",
-        log=tmp_path / "agent-calls.jsonl",
-    )
-    install_fakes(env.bin)
-    # The folders the server watches exist from the start, as on a machine where the CLIs ran.
-    for d in (env.claude / "projects", env.codex / "sessions", env.gemini / ".gemini" / "tmp"):
-        d.mkdir(parents=True)
-    monkeypatch.setenv("PATH", f"{env.bin}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(env.claude))
-    monkeypatch.setenv("CODEX_HOME", str(env.codex))
-    monkeypatch.setenv("GEMINI_CLI_HOME", str(env.gemini))
-    monkeypatch.setenv("FAKE_AGENT_LOG", str(env.log))
+    env = make_agent_env(tmp_path)
+    for key, value in environ(env).items():
+        monkeypatch.setenv(key, value)
     return env

@@ -43,6 +43,7 @@ def concrete(pattern: str, space_id: str, pane_id: str) -> str:
     path = re.sub(r"\(\?P<pane_id>[^)]*\)", pane_id, path)
     path = re.sub(r"\(\?P<agent>[^)]*\)", "claude", path)
     path = re.sub(r"\(\?P<session_id>[^)]*\)", "0b0e4c1e-3d7c-4a51-9a56-1f1a1f1a1f1a", path)
+    path = re.sub(r"\(\?P<snapshot_id>[^)]*\)", "20260101-120000-abcd", path)
     return path.rstrip("$")
 
 

@@ -6,7 +6,6 @@ A workspace file this user's server did not write starts nothing until it is tru
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .agent_env import AgentEnv, install_fakes
+from .agent_env import AgentEnv, environ, make_agent_env
 from .conftest import needs_tmux
 from .server_process import ServerProcess
 from .test_server_restart import wait
@@ -27,16 +26,7 @@ pytestmark = needs_tmux
 def machine(tmp_path: Path) -> Iterator[tuple[Path, Path, AgentEnv]]:
     """(root, socket dir, fake agents) that outlive one server, as a home and a project do."""
     sock = Path(tempfile.mkdtemp(prefix="jsp-", dir="/tmp"))
-    env = AgentEnv(
-        bin=tmp_path / "bin",
-        claude=tmp_path / "claude",
-        codex=tmp_path / "codex",
-        gemini=tmp_path / "gemini",
-        log=tmp_path / "agents.jsonl",
-    )
-    install_fakes(env.bin)
-    for d in (env.claude / "projects", env.codex / "sessions", env.gemini / ".gemini" / "tmp"):
-        d.mkdir(parents=True)
+    env = make_agent_env(tmp_path)
     root = tmp_path / "root"
     root.mkdir()
     yield root, sock, env
@@ -53,15 +43,7 @@ def server(root: Path, sock: Path, env: AgentEnv, data: Path) -> ServerProcess:
         root,
         sock,
         data,
-        env={
-            "PATH": f"{env.bin}{os.pathsep}{os.environ['PATH']}",
-            "CLAUDE_CONFIG_DIR": str(env.claude),
-            "CODEX_HOME": str(env.codex),
-            "GEMINI_CLI_HOME": str(env.gemini),
-            "FAKE_AGENT_LOG": str(env.log),
-            "SHELL": "/bin/bash",
-            "HOME": str(data / "home"),
-        },
+        env={**environ(env), "SHELL": "/bin/bash", "HOME": str(data / "home")},
         capture_interval=0.3,
         poll_interval=0.3,
     ).start()

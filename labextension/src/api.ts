@@ -11,6 +11,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import type { LayoutNode } from './layout';
 import { resumeRefusal, sessionQueryString } from './sessionutils';
+import { pruneQueryString, restoreRefusal } from './snapshotutils';
 
 export type PaneKind = 'shell' | 'command' | 'agent';
 /** The agent CLIs the server knows; agent panes may also be 'custom' (an argv of one's own). */
@@ -38,6 +39,22 @@ export interface IPane {
   agent: string | null;
   /** The agent conversation the pane holds; null until known (Codex ids come a moment late). */
   session_id: string | null;
+  /**
+   * Command panes: run again by themselves after a machine restart instead of waiting for
+   * Enter. The server leaves the field out when false.
+   */
+  autorestart?: boolean;
+  /** How the pane is started again (what a cold restore or a trust really runs). */
+  launch?: IPaneLaunch;
+}
+
+/** A pane's launch profile from the workspace file. */
+export interface IPaneLaunch {
+  argv: string[];
+  env?: Record<string, string>;
+  model?: string;
+  args?: string[];
+  resume?: string[];
 }
 
 export interface ISpace {
@@ -47,6 +64,11 @@ export interface ISpace {
   status: SpaceStatus;
   message: string | null;
   read_only: boolean;
+  /**
+   * False when the workspace file was not written by this user's server (it came with the
+   * folder, or was edited): nothing in it runs, changes are refused, until it is trusted.
+   */
+  trusted: boolean;
   created: string | null;
   layout: LayoutNode | null;
   panes: IPane[];
@@ -202,6 +224,58 @@ export interface IResumeRefusal {
 
 export type ResumeResult = { ok: true; pane: IPane } | ({ ok: false } & IResumeRefusal);
 
+/** A pane as a snapshot recorded it. */
+export interface ISnapshotPane {
+  id: string;
+  title: string;
+  kind: PaneKind;
+  agent: string | null;
+  session_id: string | null;
+  /** Size of the saved screen text. */
+  screen_bytes: number;
+  /** A copy of the agent's transcript is in the snapshot. */
+  transcript: boolean;
+}
+
+/** A saved copy of a space: its workspace file, its panes' screens, its agents' transcripts. */
+export interface ISnapshot {
+  /** "20261124-071530-3fa2": UTC time and a random part; sorts by time. */
+  id: string;
+  /** The user's label ("" when none was given). */
+  name: string;
+  created: string;
+  space_id: string;
+  space_name: string;
+  panes: ISnapshotPane[];
+  /** Size on disk. */
+  bytes: number;
+  /** Transcripts the panes referred to that were not found when the snapshot was taken. */
+  missing_transcripts: Array<{ agent: string; session_id: string }>;
+  /** GET of one snapshot only: the layout it holds. */
+  layout?: LayoutNode | null;
+}
+
+export interface ISnapshotList {
+  snapshots: ISnapshot[];
+}
+
+export interface IPruneResult {
+  deleted: string[];
+  kept: string[];
+}
+
+/** Why the server would not restore a snapshot (HTTP 409 and its body). */
+export interface IRestoreRefusal {
+  status: number;
+  /** "running" (send stop_running: true to go on), "newer", "untrusted", or another code. */
+  reason: string | null;
+  message: string;
+  /** With "running": the panes that would be stopped. */
+  panes: string[];
+}
+
+export type RestoreResult = { ok: true; space: ISpace } | ({ ok: false } & IRestoreRefusal);
+
 const BASE = 'api/spaces';
 
 export class SpacesAPI {
@@ -235,7 +309,7 @@ export class SpacesAPI {
     return this._request<IPane>('GET', [spaceId, 'panes', paneId]);
   }
 
-  patchPane(spaceId: string, paneId: string, patch: { title: string }): Promise<IPane> {
+  patchPane(spaceId: string, paneId: string, patch: { title?: string; autorestart?: boolean }): Promise<IPane> {
     return this._request<IPane>('PATCH', [spaceId, 'panes', paneId], patch);
   }
 
@@ -245,6 +319,55 @@ export class SpacesAPI {
 
   restartPane(spaceId: string, paneId: string): Promise<IPane> {
     return this._request<IPane>('POST', [spaceId, 'panes', paneId, 'restart']);
+  }
+
+  /** Trust the space's workspace file as it is now; the server then starts its panes. */
+  trustSpace(spaceId: string): Promise<ISpace> {
+    return this._request<ISpace>('POST', [spaceId, 'trust']);
+  }
+
+  /** The space's snapshots, newest first. */
+  async listSnapshots(spaceId: string): Promise<ISnapshot[]> {
+    const list = await this._request<ISnapshotList>('GET', [spaceId, 'snapshots']);
+    return Array.isArray(list?.snapshots) ? list.snapshots : [];
+  }
+
+  createSnapshot(spaceId: string, name?: string): Promise<ISnapshot> {
+    return this._request<ISnapshot>('POST', [spaceId, 'snapshots'], name ? { name } : {});
+  }
+
+  getSnapshot(spaceId: string, snapshotId: string): Promise<ISnapshot> {
+    return this._request<ISnapshot>('GET', [spaceId, 'snapshots', snapshotId]);
+  }
+
+  async deleteSnapshot(spaceId: string, snapshotId: string): Promise<void> {
+    await this._request<void>('DELETE', [spaceId, 'snapshots', snapshotId]);
+  }
+
+  /** Delete all but the newest `keep` snapshots and/or those older than `olderThanDays`. */
+  pruneSnapshots(spaceId: string, options: { keep?: number; olderThanDays?: number }): Promise<IPruneResult> {
+    return this._request<IPruneResult>('DELETE', [spaceId, 'snapshots'], undefined, pruneQueryString(options));
+  }
+
+  /**
+   * Put the space back as the snapshot has it. A refusal the user can act on (409: panes are
+   * running, ask and send `stopRunning`) resolves as `{ok: false, reason, ...}`, as
+   * resumeSession does; other failures (a corrupt or unknown snapshot) reject.
+   */
+  async restoreSnapshot(spaceId: string, snapshotId: string, stopRunning = false): Promise<RestoreResult> {
+    const response = await this._send(
+      'POST',
+      [spaceId, 'snapshots', snapshotId, 'restore'],
+      stopRunning ? { stop_running: true } : {}
+    );
+    if (response.ok) {
+      return { ok: true, space: (await response.json()) as ISpace };
+    }
+    if (response.status === 409) {
+      const body = await response.json().catch(() => null);
+      return { ok: false, ...restoreRefusal(response.status, body) };
+    }
+    throw await ServerConnection.ResponseError.create(response);
   }
 
   /** Agent sessions from the server's index, newest first or by relevance to `q`. */
@@ -336,10 +459,11 @@ export class SpacesAPI {
     const url =
       URLExt.join(this.serverSettings.baseUrl, BASE, ...parts.map(p => encodeURIComponent(p))) + query;
     const init: RequestInit = { method };
-    if (query !== '') {
+    if (query !== '' || parts[1] === 'snapshots') {
       // With the default cache: 'no-store', ServerConnection appends a bare "&<time>" to the
       // URL as a cache buster, which the server refuses as an unknown parameter where it
-      // checks them (the sessions routes). "no-cache" revalidates every time instead.
+      // checks them (the sessions and snapshots routes). "no-cache" revalidates every time
+      // instead.
       init.cache = 'no-cache';
     }
     if (body !== undefined) {

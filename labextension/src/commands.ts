@@ -6,19 +6,33 @@
 
 import type { JupyterFrontEnd } from '@jupyterlab/application';
 import type { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
-import { Dialog, InputDialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { Dialog, InputDialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { CommandLineError, splitCommandLine } from './argv';
-import type { AgentName, INewPane, IPane, IResumeOptions, ISession, ResumeResult } from './api';
+import type { AgentName, INewPane, IPane, IResumeOptions, ISession, ISnapshot, RestoreResult, ResumeResult } from './api';
 import type { Heading } from './layout';
 import { cycle } from './layout';
 import type { SpacesModel } from './model';
-import { agentLabel, sessionFolder } from './sessionutils';
+import { agentLabel, formatTimestamp, sessionFolder } from './sessionutils';
+import {
+  UNTRUSTED_MESSAGE,
+  formatBytes,
+  isSnapshotId,
+  isUntrusted,
+  panesText,
+  parseKeep,
+  restoreQuestion,
+  snapshotLabel,
+  snapshotName,
+  visibleText
+} from './snapshotutils';
+import type { SnapshotsPanel } from './snapshots';
 import type { SpaceView } from './spaceview';
 import type { ITerminalSettings } from './tokens';
 import { CommandIDs } from './tokens';
+import { confirmTrust } from './trust';
 
 export interface ICommandContext {
   app: JupyterFrontEnd;
@@ -30,6 +44,10 @@ export interface ICommandContext {
   openSpace: (spaceId: string, options?: { paneId?: string; activate?: boolean }) => Promise<MainAreaWidget<SpaceView> | null>;
   /** The folder open in the file browser (relative to the server root), if there is one. */
   currentFolder: () => string | null;
+  /** Open (or reveal) the snapshots panel of a space. */
+  openSnapshots: (spaceId: string, options?: { activate?: boolean }) => Promise<SnapshotsPanel | null>;
+  /** The open snapshots panel of a space, if any. */
+  snapshotsPanel: (spaceId: string) => SnapshotsPanel | null;
 }
 
 interface ITarget {
@@ -57,6 +75,14 @@ export function addCommands(ctx: ICommandContext): void {
 
   const hasView = () => tracker.currentWidget !== null;
   const hasPane = (args: ReadonlyPartialJSONObject) => target(args).paneId !== null;
+
+  /** Whether the space the command would act on is untrusted (nothing in it may change). */
+  const locked = (args: ReadonlyPartialJSONObject): boolean => {
+    const { spaceId } = target(args);
+    return spaceId !== null && isUntrusted(model.space(spaceId));
+  };
+  /** Pane actions: a pane at hand in a space that may change. */
+  const canChangePane = (args: ReadonlyPartialJSONObject) => hasPane(args) && !locked(args);
 
   const fail = (title: string) => (error: unknown) => {
     void showErrorMessage(title, error as Error);
@@ -163,7 +189,7 @@ export function addCommands(ctx: ICommandContext): void {
 
   commands.addCommand(CommandIDs.renameSpace, {
     label: trans.__('Rename Space…'),
-    isEnabled: args => target(args).spaceId !== null,
+    isEnabled: args => target(args).spaceId !== null && !locked(args),
     execute: async args => {
       const { spaceId } = target(args);
       const space = spaceId !== null ? model.space(spaceId) : undefined;
@@ -225,6 +251,7 @@ export function addCommands(ctx: ICommandContext): void {
   commands.addCommand(CommandIDs.newShell, {
     label: trans.__('New Shell Pane'),
     caption: trans.__('Start a shell in a new pane of the space'),
+    isEnabled: args => !locked(args),
     execute: async args => {
       const spaceId = target(args).spaceId ?? (await pickSpace());
       if (spaceId !== null) {
@@ -236,6 +263,7 @@ export function addCommands(ctx: ICommandContext): void {
   commands.addCommand(CommandIDs.newCommand, {
     label: trans.__('New Command Pane…'),
     caption: trans.__('Run a long-running command (a dev server, a watcher) in a new pane'),
+    isEnabled: args => !locked(args),
     execute: async args => {
       const spaceId = target(args).spaceId ?? (await pickSpace());
       if (spaceId === null) {
@@ -282,6 +310,7 @@ export function addCommands(ctx: ICommandContext): void {
     commands.addCommand(id, {
       label: trans.__('New %1 Pane', agentLabel(agent)),
       caption: trans.__('Start %1 in a new pane of the space (it resumes by itself after a restart)', agentLabel(agent)),
+      isEnabled: args => !locked(args),
       execute: async args => {
         const spaceId = target(args).spaceId ?? (await pickSpace());
         if (spaceId === null) {
@@ -424,21 +453,21 @@ export function addCommands(ctx: ICommandContext): void {
   commands.addCommand(CommandIDs.splitRight, {
     label: trans.__('Split Pane Right'),
     caption: trans.__('Start a shell in a new pane right of this one'),
-    isEnabled: args => target(args).spaceId !== null,
+    isEnabled: args => target(args).spaceId !== null && !locked(args),
     execute: args => split(args, 'row')
   });
 
   commands.addCommand(CommandIDs.splitDown, {
     label: trans.__('Split Pane Down'),
     caption: trans.__('Start a shell in a new pane below this one'),
-    isEnabled: args => target(args).spaceId !== null,
+    isEnabled: args => target(args).spaceId !== null && !locked(args),
     execute: args => split(args, 'column')
   });
 
   commands.addCommand(CommandIDs.closePane, {
     label: trans.__('Close Pane'),
     caption: trans.__('Stop the pane\'s program and remove the pane'),
-    isEnabled: hasPane,
+    isEnabled: canChangePane,
     execute: async args => {
       const { spaceId, paneId, view } = target(args);
       const pane = spaceId !== null && paneId !== null ? model.pane(spaceId, paneId) : undefined;
@@ -472,7 +501,7 @@ export function addCommands(ctx: ICommandContext): void {
   commands.addCommand(CommandIDs.restartPane, {
     label: trans.__('Restart Pane'),
     caption: trans.__('Run the pane\'s command again (what runs now is stopped)'),
-    isEnabled: hasPane,
+    isEnabled: canChangePane,
     execute: async args => {
       const { spaceId, paneId } = target(args);
       const pane = spaceId !== null && paneId !== null ? model.pane(spaceId, paneId) : undefined;
@@ -503,7 +532,7 @@ export function addCommands(ctx: ICommandContext): void {
 
   commands.addCommand(CommandIDs.renamePane, {
     label: trans.__('Rename Pane…'),
-    isEnabled: hasPane,
+    isEnabled: canChangePane,
     execute: async args => {
       const { spaceId, paneId } = target(args);
       const pane = spaceId !== null && paneId !== null ? model.pane(spaceId, paneId) : undefined;
@@ -545,6 +574,336 @@ export function addCommands(ctx: ICommandContext): void {
     execute: args => {
       const { view, paneId } = target(args);
       view?.toggleMaximize(paneId);
+    }
+  });
+
+  // ---- trust, snapshots, autorestart ------------------------------------------------------
+
+  /** The space a space-level command acts on: its argument, the current view, or a pick. */
+  const spaceFor = async (args: ReadonlyPartialJSONObject, pick = true): Promise<string | null> =>
+    target(args).spaceId ?? (pick ? await pickSpace() : null);
+
+  const refreshSnapshots = (spaceId: string): void => {
+    void ctx.snapshotsPanel(spaceId)?.model.refresh();
+  };
+
+  commands.addCommand(CommandIDs.trustSpace, {
+    label: trans.__('Trust Space'),
+    caption: trans.__(
+      "Trust the space's workspace file (it came with the folder or was edited) and start its panes"
+    ),
+    isEnabled: args => {
+      const { spaceId } = target(args);
+      return spaceId === null || isUntrusted(model.space(spaceId));
+    },
+    execute: async args => {
+      const spaceId = await spaceFor(args);
+      if (spaceId === null) {
+        return null;
+      }
+      // Ask about the file as it is now, not as it was when the sidebar last drew it.
+      let space = await model.refreshSpace(spaceId).catch(() => model.space(spaceId) ?? null);
+      if (space === null || space === undefined) {
+        return null;
+      }
+      if (!isUntrusted(space)) {
+        Notification.info(trans.__('The space %1 is trusted already.', visibleText(space.name)), { autoClose: 4000 });
+        return space;
+      }
+      if (!(await confirmTrust(space, trans))) {
+        return null;
+      }
+      try {
+        space = await model.api.trustSpace(spaceId);
+        model.update(space);
+        return space;
+      } catch (error) {
+        fail(trans.__('The space was not trusted'))(error);
+        return null;
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.openSnapshots, {
+    label: trans.__('Snapshots…'),
+    caption: trans.__("List the space's snapshots: take, restore, delete and prune them"),
+    execute: async args => {
+      const spaceId = await spaceFor(args);
+      if (spaceId === null) {
+        return null;
+      }
+      return ctx.openSnapshots(spaceId, { activate: args.activate !== false });
+    }
+  });
+
+  commands.addCommand(CommandIDs.takeSnapshot, {
+    label: trans.__('Take Snapshot'),
+    caption: trans.__("Save the space's layout, screens and agent conversations, to come back to later"),
+    execute: async args => {
+      const spaceId = await spaceFor(args);
+      const space = spaceId !== null ? model.space(spaceId) : undefined;
+      if (spaceId === null || space === undefined) {
+        return null;
+      }
+      let name = typeof args.name === 'string' ? args.name : null;
+      if (name === null) {
+        const result = await InputDialog.getText({
+          title: trans.__('Take a Snapshot of %1', visibleText(space.name)),
+          label: trans.__('Name (optional):'),
+          placeholder: trans.__('before the refactor'),
+          okLabel: trans.__('Take Snapshot')
+        });
+        if (!result.button.accept) {
+          return null;
+        }
+        name = result.value ?? '';
+      }
+      try {
+        name = snapshotName(name, trans);
+      } catch (error) {
+        void showErrorMessage(trans.__('Not a snapshot name'), (error as Error).message);
+        return null;
+      }
+      let snapshot: ISnapshot;
+      try {
+        snapshot = await model.api.createSnapshot(spaceId, name || undefined);
+      } catch (error) {
+        fail(trans.__('The snapshot was not taken'))(error);
+        return null;
+      }
+      refreshSnapshots(spaceId);
+      const panel = ctx.snapshotsPanel(spaceId);
+      Notification.success(
+        trans.__(
+          'Snapshot of %1 taken: %2, %3.',
+          visibleText(space.name),
+          panesText(snapshot, trans),
+          formatBytes(snapshot.bytes)
+        ),
+        {
+          autoClose: 5000,
+          actions:
+            panel !== null && panel.isVisible
+              ? []
+              : [
+                  {
+                    label: trans.__('Show Snapshots'),
+                    callback: () => void ctx.openSnapshots(spaceId)
+                  }
+                ]
+        }
+      );
+      return snapshot;
+    }
+  });
+
+  /** The snapshot a command names, from the open list if it is there (for its label). */
+  const snapshotOf = (spaceId: string, snapshotId: string): ISnapshot | undefined =>
+    ctx.snapshotsPanel(spaceId)?.model.snapshots.find(s => s.id === snapshotId);
+
+  const labelOf = (spaceId: string, snapshotId: string): string => {
+    const snapshot = snapshotOf(spaceId, snapshotId);
+    return snapshot !== undefined ? snapshotLabel(snapshot, formatTimestamp, trans) : snapshotId;
+  };
+
+  const snapshotArgs = (args: ReadonlyPartialJSONObject): { spaceId: string; snapshotId: string } | null => {
+    const spaceId = target(args).spaceId;
+    const snapshotId = str(args.snapshotId);
+    return spaceId !== null && isSnapshotId(snapshotId) ? { spaceId, snapshotId } : null;
+  };
+
+  commands.addCommand(CommandIDs.restoreSnapshot, {
+    label: trans.__('Restore Snapshot'),
+    caption: trans.__('Put the space back as the snapshot has it and start its panes again'),
+    isEnabled: args => snapshotArgs(args) !== null,
+    execute: async args => {
+      const which = snapshotArgs(args);
+      if (which === null) {
+        return null;
+      }
+      const { spaceId, snapshotId } = which;
+      const title = trans.__('The snapshot was not restored');
+      const spaceName = visibleText(model.space(spaceId)?.name ?? spaceId);
+      let result: RestoreResult;
+      try {
+        result = await model.api.restoreSnapshot(spaceId, snapshotId);
+        if (!result.ok && result.reason === 'running') {
+          const running =
+            result.panes.length || (model.space(spaceId)?.panes.filter(p => p.state === 'running').length ?? 1);
+          const answer = await showDialog({
+            title: trans.__('Restore %1?', labelOf(spaceId, snapshotId)),
+            body: restoreQuestion(running, spaceName, trans),
+            buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Stop Panes and Restore') })]
+          });
+          if (!answer.button.accept) {
+            return null;
+          }
+          result = await model.api.restoreSnapshot(spaceId, snapshotId, true);
+        }
+      } catch (error) {
+        fail(title)(error);
+        return null;
+      }
+      if (!result.ok) {
+        void showErrorMessage(title, result.message);
+        return null;
+      }
+      model.update(result.space);
+      // The panes were stopped and started again: attach afresh for a redraw of their screens.
+      const view = viewOf(spaceId);
+      view?.paneIds.forEach(id => view.pane(id)?.reconnect(true));
+      refreshSnapshots(spaceId);
+      Notification.success(trans.__('%1 was restored from %2.', spaceName, labelOf(spaceId, snapshotId)), {
+        autoClose: 5000,
+        actions:
+          view !== null
+            ? []
+            : [{ label: trans.__('Open Space'), callback: () => void ctx.openSpace(spaceId) }]
+      });
+      return result.space;
+    }
+  });
+
+  commands.addCommand(CommandIDs.deleteSnapshot, {
+    label: trans.__('Delete Snapshot…'),
+    isEnabled: args => snapshotArgs(args) !== null,
+    execute: async args => {
+      const which = snapshotArgs(args);
+      if (which === null) {
+        return;
+      }
+      const { spaceId, snapshotId } = which;
+      const answer = await showDialog({
+        title: trans.__('Delete %1?', labelOf(spaceId, snapshotId)),
+        body: trans.__(
+          "Its copies of the workspace file, the screens and the agents' conversations are deleted. The space itself is not touched."
+        ),
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Delete') })]
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+      try {
+        await model.api.deleteSnapshot(spaceId, snapshotId);
+        ctx.snapshotsPanel(spaceId)?.model.forget(snapshotId);
+        refreshSnapshots(spaceId);
+      } catch (error) {
+        fail(trans.__('The snapshot was not deleted'))(error);
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.pruneSnapshots, {
+    label: trans.__('Prune Snapshots…'),
+    caption: trans.__('Delete all but the newest snapshots of the space'),
+    execute: async args => {
+      const spaceId = await spaceFor(args);
+      const space = spaceId !== null ? model.space(spaceId) : undefined;
+      if (spaceId === null || space === undefined) {
+        return null;
+      }
+      let keep = parseKeep(typeof args.keep === 'number' || typeof args.keep === 'string' ? args.keep : null);
+      let snapshots = ctx.snapshotsPanel(spaceId)?.model.snapshots ?? null;
+      if (snapshots === null) {
+        try {
+          snapshots = await model.api.listSnapshots(spaceId);
+        } catch (error) {
+          fail(trans.__('Could not list the snapshots'))(error);
+          return null;
+        }
+      }
+      if (keep === null) {
+        const result = await InputDialog.getText({
+          title: trans.__('Prune Snapshots of %1', visibleText(space.name)),
+          label: trans._n(
+            'Keep the newest … snapshots and delete the rest (there is %1):',
+            'Keep the newest … snapshots and delete the rest (there are %1):',
+            snapshots.length
+          ),
+          text: String(Math.min(5, snapshots.length)),
+          okLabel: trans.__('Prune')
+        });
+        if (!result.button.accept) {
+          return null;
+        }
+        keep = parseKeep(result.value);
+        if (keep === null) {
+          void showErrorMessage(trans.__('Not a number'), trans.__('Type how many snapshots to keep: 0 or more.'));
+          return null;
+        }
+        const doomed = Math.max(0, snapshots.length - keep);
+        if (doomed === 0) {
+          Notification.info(trans.__('Nothing to prune: %1 has %2 snapshots.', visibleText(space.name), snapshots.length), {
+            autoClose: 4000
+          });
+          return null;
+        }
+        const answer = await showDialog({
+          title: trans._n('Delete %1 snapshot?', 'Delete %1 snapshots?', doomed),
+          body: trans._n(
+            'The oldest snapshot of %2 is deleted; the newest %3 are kept.',
+            'The %1 oldest snapshots of %2 are deleted; the newest %3 are kept.',
+            doomed,
+            visibleText(space.name),
+            keep
+          ),
+          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Delete') })]
+        });
+        if (!answer.button.accept) {
+          return null;
+        }
+      }
+      try {
+        const pruned = await model.api.pruneSnapshots(spaceId, { keep });
+        refreshSnapshots(spaceId);
+        Notification.success(
+          trans._n('%1 snapshot deleted, %2 kept.', '%1 snapshots deleted, %2 kept.', pruned.deleted.length, pruned.kept.length),
+          { autoClose: 4000 }
+        );
+        return pruned;
+      } catch (error) {
+        fail(trans.__('The snapshots were not pruned'))(error);
+        return null;
+      }
+    }
+  });
+
+  /** The command pane a toggle acts on, if the target is one. */
+  const commandPane = (args: ReadonlyPartialJSONObject): IPane | undefined => {
+    const { spaceId, paneId } = target(args);
+    const pane = spaceId !== null && paneId !== null ? model.pane(spaceId, paneId) : undefined;
+    return pane?.kind === 'command' ? pane : undefined;
+  };
+
+  commands.addCommand(CommandIDs.toggleAutorestart, {
+    label: trans.__('Restart Automatically After a Machine Restart'),
+    caption: trans.__(
+      'Run this command again by itself when the server starts after a machine restart, instead of waiting for Enter'
+    ),
+    isToggleable: true,
+    isToggled: args => commandPane(args)?.autorestart === true,
+    isEnabled: args => {
+      const pane = commandPane(args);
+      const space = pane !== undefined ? model.space(pane.space_id || target(args).spaceId || '') : undefined;
+      return pane !== undefined && !locked(args) && space?.read_only !== true;
+    },
+    execute: async args => {
+      const pane = commandPane(args);
+      const { spaceId } = target(args);
+      if (pane === undefined || spaceId === null) {
+        return;
+      }
+      if (locked(args)) {
+        void showErrorMessage(trans.__('The space is not trusted'), trans.__(UNTRUSTED_MESSAGE));
+        return;
+      }
+      const on = typeof args.autorestart === 'boolean' ? args.autorestart : pane.autorestart !== true;
+      try {
+        await model.api.patchPane(spaceId, pane.id, { autorestart: on });
+        await model.refreshSpace(spaceId);
+      } catch (error) {
+        fail(trans.__('The pane was not changed'))(error);
+      }
     }
   });
 
@@ -600,7 +959,12 @@ export const PALETTE_COMMANDS = [
   CommandIDs.focusRight,
   CommandIDs.focusUp,
   CommandIDs.focusDown,
+  CommandIDs.toggleAutorestart,
   CommandIDs.renameSpace,
   CommandIDs.deleteSpace,
+  CommandIDs.trustSpace,
+  CommandIDs.takeSnapshot,
+  CommandIDs.openSnapshots,
+  CommandIDs.pruneSnapshots,
   CommandIDs.refresh
 ];

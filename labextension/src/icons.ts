@@ -46,3 +46,11 @@ export const restoreIcon = new LabIcon({
     '<path d="M5.5 2H7v5H2V5.5h3.5zM9 2h1.5v3.5H14V7H9zM2 9h5v5H5.5v-3.5H2zM9 9h5v1.5h-3.5V14H9z"/>'
   )
 });
+
+// A camera: take a snapshot of a space.
+export const snapshotIcon = new LabIcon({
+  name: 'jupyter-spaces:snapshot',
+  svgstr: svg(
+    '<path d="M5.5 2.5h5l1 1.5H14a1 1 0 0 1 1 1v7.5a1 1 0 0 1-1 1H2a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1h2.5zM8 5.5a3 3 0 1 0 0 6 3 3 0 1 0 0-6zM8 7a1.5 1.5 0 1 1 0 3 1.5 1.5 0 1 1 0-3z" fill-rule="evenodd"/>'
+  )
+});

@@ -15,19 +15,21 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import type { FileBrowser } from '@jupyterlab/filebrowser';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import { CommandToolbarButton, editIcon, terminalIcon, runIcon } from '@jupyterlab/ui-components';
+import { CommandToolbarButton, editIcon, listIcon, terminalIcon, runIcon } from '@jupyterlab/ui-components';
 
 import { SpacesAPI } from './api';
 import { PALETTE_COMMANDS, addCommands } from './commands';
-import { spacesIcon } from './icons';
+import { snapshotIcon, spacesIcon } from './icons';
 import { SpacesModel } from './model';
 import { SessionsModel } from './sessions';
 import { SpacesSidebar } from './sidebar';
+import { SnapshotsPanel } from './snapshots';
 import { SpaceView } from './spaceview';
 import type { ITerminalSettings } from './tokens';
 import { CommandIDs, DEFAULT_SETTINGS, ISpaces, PLUGIN_ID } from './tokens';
 
 const TRACKER_NAMESPACE = 'jupyter-spaces';
+const SNAPSHOTS_NAMESPACE = 'jupyter-spaces-snapshots';
 
 /** The settings as the schema describes them, defaults for anything missing or odd. */
 function readSettings(composite: Record<string, unknown>): ITerminalSettings {
@@ -76,6 +78,7 @@ const plugin: JupyterFrontEndPlugin<ISpaces> = {
     });
     void model.refresh();
     const tracker = new WidgetTracker<MainAreaWidget<SpaceView>>({ namespace: TRACKER_NAMESPACE });
+    const snapshotsTracker = new WidgetTracker<MainAreaWidget<SnapshotsPanel>>({ namespace: SNAPSHOTS_NAMESPACE });
     let settings: ITerminalSettings = { ...DEFAULT_SETTINGS };
 
     const openSpace = async (
@@ -112,6 +115,14 @@ const plugin: JupyterFrontEndPlugin<ISpaces> = {
           'rename',
           new CommandToolbarButton({ commands: app.commands, id: CommandIDs.renameSpace, args, icon: editIcon })
         );
+        w.toolbar.addItem(
+          'take-snapshot',
+          new CommandToolbarButton({ commands: app.commands, id: CommandIDs.takeSnapshot, args, icon: snapshotIcon, label: trans.__('Snapshot') })
+        );
+        w.toolbar.addItem(
+          'snapshots',
+          new CommandToolbarButton({ commands: app.commands, id: CommandIDs.openSnapshots, args, icon: listIcon, label: trans.__('Snapshots') })
+        );
         // Closing the tab leaves the panes running (that is the point); deleting the space
         // closes the tab.
         content.deleted.connect(() => w.dispose());
@@ -128,6 +139,47 @@ const plugin: JupyterFrontEndPlugin<ISpaces> = {
       return opened;
     };
 
+    const snapshotsPanel = (spaceId: string): SnapshotsPanel | null =>
+      snapshotsTracker.find(w => w.content.spaceId === spaceId)?.content ?? null;
+
+    const openSnapshots = async (
+      spaceId: string,
+      options: { activate?: boolean } = {}
+    ): Promise<SnapshotsPanel | null> => {
+      let widget = snapshotsTracker.find(w => w.content.spaceId === spaceId) ?? null;
+      if (widget === null) {
+        const known = model.space(spaceId) ?? (await model.refreshSpace(spaceId).catch(() => null));
+        if (!known) {
+          return null;
+        }
+        widget = snapshotsTracker.find(w => w.content.spaceId === spaceId) ?? null;
+      }
+      if (widget === null) {
+        const content = new SnapshotsPanel({ spaceId, spaces: model, commands: app.commands, trans });
+        const w = new MainAreaWidget({ content });
+        widget = w;
+        w.id = `jp-Spaces-snapshots-tab-${spaceId}`;
+        w.addClass('jp-Spaces-snapshotsTab');
+        w.title.icon = snapshotIcon;
+        w.title.closable = true;
+        content.title.changed.connect(() => {
+          w.title.label = content.title.label;
+          w.title.caption = content.title.caption;
+        });
+        w.title.label = content.title.label;
+        w.title.caption = content.title.caption;
+        content.deleted.connect(() => w.dispose());
+        // Beside the space's view when it is open, else as a tab of its own.
+        const view = tracker.find(v => v.content.spaceId === spaceId);
+        app.shell.add(w, 'main', view ? { ref: view.id, mode: 'tab-after' } : undefined);
+        await snapshotsTracker.add(w);
+      }
+      if (options.activate !== false) {
+        app.shell.activateById(widget.id);
+      }
+      return widget.content;
+    };
+
     addCommands({
       app,
       model,
@@ -135,7 +187,9 @@ const plugin: JupyterFrontEndPlugin<ISpaces> = {
       trans,
       settings: () => settings,
       openSpace,
-      currentFolder: () => folderOf(browser)
+      currentFolder: () => folderOf(browser),
+      openSnapshots,
+      snapshotsPanel
     });
 
     if (palette !== null) {
@@ -148,6 +202,11 @@ const plugin: JupyterFrontEndPlugin<ISpaces> = {
     if (restorer !== null) {
       void restorer.restore(tracker, {
         command: CommandIDs.open,
+        args: w => ({ spaceId: w.content.spaceId, activate: false }),
+        name: w => w.content.spaceId
+      });
+      void restorer.restore(snapshotsTracker, {
+        command: CommandIDs.openSnapshots,
         args: w => ({ spaceId: w.content.spaceId, activate: false }),
         name: w => w.content.spaceId
       });

@@ -10,6 +10,7 @@ import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
 
 import type { IHost, IPane, ISpace, PaneState, SpacesAPI } from './api';
+import type { ISpacesEvent } from './events';
 import { parseEvent, planFor } from './events';
 
 /** A space that changed (`space` is null when it was deleted or can no longer be read). */
@@ -56,6 +57,15 @@ export class SpacesModel implements IDisposable {
   /** One space changed or went away. */
   get spaceChanged(): ISignal<this, ISpaceChange> {
     return this._spaceChanged;
+  }
+
+  /**
+   * Every announcement about a space, as it arrives (before the space is read again). For
+   * what the space's JSON does not show: a snapshot taken or deleted is a `space_updated`
+   * with the space itself unchanged.
+   */
+  get announced(): ISignal<this, ISpacesEvent> {
+    return this._announced;
   }
 
   /** Spaces sorted by name, then folder. */
@@ -173,6 +183,7 @@ export class SpacesModel implements IDisposable {
     if (event === null) {
       return;
     }
+    this._announced.emit(event);
     switch (planFor(event)) {
       case 'remove':
         this._remove(event.spaceId);
@@ -268,4 +279,5 @@ export class SpacesModel implements IDisposable {
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
   private _spaceChanged = new Signal<this, ISpaceChange>(this);
+  private _announced = new Signal<this, ISpacesEvent>(this);
 }

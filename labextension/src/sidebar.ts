@@ -13,6 +13,7 @@ import {
   addIcon,
   deleteIcon,
   editIcon,
+  listIcon,
   refreshIcon,
   runIcon,
   terminalIcon
@@ -26,11 +27,12 @@ import type { AccordionPanel } from '@lumino/widgets';
 import { Widget } from '@lumino/widgets';
 
 import type { IPane, ISpace } from './api';
-import { spacesIcon } from './icons';
+import { snapshotIcon, spacesIcon } from './icons';
 import type { SpacesModel } from './model';
 import type { SessionsModel } from './sessions';
 import { SessionsPanel } from './sessions';
 import { paneKindLabel } from './sessionutils';
+import { UNTRUSTED_MESSAGE, isUntrusted } from './snapshotutils';
 import { CommandIDs } from './tokens';
 
 export interface ISpacesSidebarOptions {
@@ -217,16 +219,28 @@ export class SpacesSection extends Widget {
       row.appendChild(status);
     }
 
+    const untrusted = isUntrusted(space);
+    li.dataset.trusted = untrusted ? 'false' : 'true';
+    // What an untrusted space cannot do is shown, disabled, with the reason as its tooltip.
+    const locked = untrusted ? trans.__(UNTRUSTED_MESSAGE) : null;
     const actions = document.createElement('span');
     actions.className = 'jp-Spaces-spaceActions';
     if (!space.read_only) {
-      actions.appendChild(this._button('new-shell', CommandIDs.newShell, args, terminalIcon));
-      actions.appendChild(this._button('new-command', CommandIDs.newCommand, args, runIcon));
-      actions.appendChild(this._button('rename-space', CommandIDs.renameSpace, args, editIcon));
+      actions.appendChild(this._button('new-shell', CommandIDs.newShell, args, terminalIcon, undefined, locked));
+      actions.appendChild(this._button('new-command', CommandIDs.newCommand, args, runIcon, undefined, locked));
+      actions.appendChild(this._button('rename-space', CommandIDs.renameSpace, args, editIcon, undefined, locked));
+    }
+    if (space.status === 'ok') {
+      actions.appendChild(this._button('take-snapshot', CommandIDs.takeSnapshot, args, snapshotIcon));
+      actions.appendChild(this._button('snapshots', CommandIDs.openSnapshots, args, listIcon));
     }
     actions.appendChild(this._button('delete-space', CommandIDs.deleteSpace, args, deleteIcon));
     row.appendChild(actions);
     li.appendChild(row);
+
+    if (untrusted) {
+      li.appendChild(this._trustBanner(space));
+    }
 
     if (space.panes.length > 0) {
       const panes = document.createElement('ul');
@@ -248,7 +262,7 @@ export class SpacesSection extends Widget {
     const kindLabel = paneKindLabel(pane);
     li.title =
       pane.kind === 'command'
-        ? pane.argv.join(' ')
+        ? pane.argv.join(' ') + (pane.autorestart ? `\n${trans.__('restarts automatically after a machine restart')}` : '')
         : pane.kind === 'agent'
           ? trans.__('%1 session %2', kindLabel, pane.session_id ?? trans.__('(id not known yet)'))
           : trans.__('shell');
@@ -282,20 +296,52 @@ export class SpacesSection extends Widget {
     command: string,
     args: ReadonlyJSONObject,
     icon: LabIcon,
-    label?: string
+    label?: string,
+    disabledReason: string | null = null
   ): HTMLButtonElement {
     const b = document.createElement('button');
     b.className = 'jp-Spaces-iconButton';
     b.dataset.action = action;
     const text = label ?? this._commands.label(command, args);
-    b.title = text;
+    b.title = disabledReason !== null ? `${text}: ${disabledReason}` : text;
     b.setAttribute('aria-label', text);
+    if (disabledReason !== null) {
+      // aria-disabled rather than disabled: a disabled button shows no tooltip in some
+      // browsers, and the tooltip is the reason.
+      b.setAttribute('aria-disabled', 'true');
+      b.classList.add('jp-mod-disabled');
+    }
     icon.element({ container: b, tag: null });
     b.addEventListener('click', event => {
       event.stopPropagation();
-      void this._commands.execute(command, args);
+      if (disabledReason === null) {
+        void this._commands.execute(command, args);
+      }
     });
     return b;
+  }
+
+  /** "Nothing in it runs until you trust it", with the Trust button. */
+  private _trustBanner(space: ISpace): HTMLElement {
+    const trans = this._trans;
+    const banner = document.createElement('div');
+    banner.className = 'jp-Spaces-banner jp-Spaces-trustBanner';
+    banner.dataset.kind = 'warning';
+    banner.setAttribute('role', 'status');
+    const text = document.createElement('span');
+    text.className = 'jp-Spaces-trustBannerText';
+    text.textContent = trans.__(UNTRUSTED_MESSAGE);
+    const button = document.createElement('button');
+    button.className = 'jp-mod-styled jp-mod-accept jp-Spaces-trustButton';
+    button.dataset.action = 'trust-space';
+    button.textContent = trans.__('Trust');
+    button.title = this._commands.caption(CommandIDs.trustSpace, { spaceId: space.id });
+    button.addEventListener('click', event => {
+      event.stopPropagation();
+      void this._commands.execute(CommandIDs.trustSpace, { spaceId: space.id });
+    });
+    banner.append(text, button);
+    return banner;
   }
 
   private _banner(className: string, text: string): HTMLElement {

@@ -20,6 +20,7 @@ import type { ISpace } from './api';
 import type { Heading, LayoutNode, LayoutPath } from './layout';
 import { cycle, leaf, neighbour, nodeAt, panesOf, reconcile, setSizes, shapeKey } from './layout';
 import type { ISpaceChange, SpacesModel } from './model';
+import { UNTRUSTED_MESSAGE, isUntrusted } from './snapshotutils';
 import { PaneWidget } from './terminal';
 import type { ITerminalSettings } from './tokens';
 import { CommandIDs } from './tokens';
@@ -163,6 +164,17 @@ export class SpaceView extends Widget {
     super.dispose();
   }
 
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this._fitBanner();
+  }
+
+  protected onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    // The text wraps differently at another width.
+    requestAnimationFrame(() => this._fitBanner());
+  }
+
   protected onActivateRequest(msg: Message): void {
     const id = this._active ?? this.paneIds[0] ?? null;
     if (id !== null) {
@@ -202,9 +214,16 @@ export class SpaceView extends Widget {
             : this._trans.__('The workspace file is %1: %2', space.status, space.message ?? ''),
         space.status === 'broken' ? 'error' : 'warning'
       );
+    } else if (isUntrusted(space)) {
+      this._showBanner(this._trans.__(UNTRUSTED_MESSAGE), 'warning', {
+        label: this._trans.__('Trust'),
+        action: 'trust-space',
+        command: CommandIDs.trustSpace
+      });
     } else {
       this._showBanner('', 'info');
     }
+    this.node.dataset.trusted = isUntrusted(space) ? 'false' : 'true';
     this._render();
   }
 
@@ -240,13 +259,15 @@ export class SpaceView extends Widget {
           commands: this._commands,
           settings: this._settings,
           trans: this._trans,
-          readOnly: space.read_only
+          readOnly: space.read_only,
+          locked: isUntrusted(space) ? this._trans.__(UNTRUSTED_MESSAGE) : null
         });
         created.focused.connect(() => this._setActive(created.paneId), this);
         this._panes.set(pane.id, created);
       } else {
         widget.setPane(pane);
         widget.setReadOnly(space.read_only);
+        widget.setLocked(isUntrusted(space) ? this._trans.__(UNTRUSTED_MESSAGE) : null);
       }
     }
     if (this._maximized !== null && !ids.has(this._maximized)) {
@@ -352,7 +373,7 @@ export class SpaceView extends Widget {
   private async _saveSizes(): Promise<void> {
     const space = this._space;
     let layout = this._tree();
-    if (space === null || layout === null || this._maximized !== null || space.read_only) {
+    if (space === null || layout === null || this._maximized !== null || space.read_only || isUntrusted(space)) {
       return;
     }
     try {
@@ -389,10 +410,50 @@ export class SpaceView extends Widget {
     this.node.dataset.activePane = paneId ?? '';
   }
 
-  private _showBanner(text: string, kind: 'info' | 'warning' | 'error'): void {
-    this._banner.node.textContent = text;
-    this._banner.node.dataset.kind = kind;
+  private _showBanner(
+    text: string,
+    kind: 'info' | 'warning' | 'error',
+    button?: { label: string; action: string; command: string }
+  ): void {
+    const node = this._banner.node;
+    const span = document.createElement('span');
+    span.className = 'jp-Spaces-bannerText';
+    span.textContent = text;
+    node.replaceChildren(span);
+    if (button !== undefined) {
+      const b = document.createElement('button');
+      b.className = 'jp-mod-styled jp-mod-accept jp-Spaces-bannerButton';
+      b.dataset.action = button.action;
+      b.textContent = button.label;
+      const args = { spaceId: this.spaceId };
+      b.title = this._commands.caption(button.command, args);
+      b.addEventListener('click', () => void this._commands.execute(button.command, args));
+      node.appendChild(b);
+    }
+    node.dataset.kind = kind;
     this._banner.setHidden(!text);
+    this._fitBanner();
+  }
+
+  /**
+   * Give the banner the height its text needs. The box layout sizes a widget that does not
+   * stretch by its CSS minimum, so without one the banner would be drawn under the panes.
+   */
+  private _fitBanner(): void {
+    const node = this._banner.node;
+    if (this._banner.isHidden || !this.isAttached) {
+      return;
+    }
+    node.style.minHeight = '';
+    const needed = Math.ceil(Math.max(...Array.from(node.children, c => (c as HTMLElement).offsetHeight), 0));
+    const style = getComputedStyle(node);
+    const height = needed + parseFloat(style.paddingTop || '0') + parseFloat(style.paddingBottom || '0');
+    const next = `${height}px`;
+    node.style.minHeight = next;
+    if (next !== this._bannerHeight) {
+      this._bannerHeight = next;
+      this.fit();
+    }
   }
 
   private _placeholder(text: string): Widget {
@@ -405,7 +466,7 @@ export class SpaceView extends Widget {
   private _emptyState(): Widget {
     const w = this._placeholder(this._trans.__('This space has no panes yet.'));
     w.addClass('jp-Spaces-empty');
-    if (this._space?.read_only) {
+    if (this._space?.read_only || isUntrusted(this._space)) {
       return w;
     }
     const start = document.createElement('button');
@@ -428,6 +489,7 @@ export class SpaceView extends Widget {
   private _splits = new Map<SplitPanel, LayoutPath>();
   private _root: Widget | null = null;
   private _banner: Widget;
+  private _bannerHeight = '';
   private _shapeKey: string | null = null;
   private _active: string | null = null;
   private _maximized: string | null = null;

@@ -36,6 +36,8 @@ export interface IPaneWidgetOptions {
   settings: ITerminalSettings;
   trans: TranslationBundle;
   readOnly: boolean;
+  /** Why the pane may not be changed (its space is untrusted), or null. */
+  locked?: string | null;
 }
 
 /** How long a notice (refused input, a server error) stays in the header. */
@@ -52,6 +54,7 @@ export class PaneWidget extends Widget {
     this._settings = options.settings;
     this._trans = options.trans;
     this._readOnly = options.readOnly;
+    this._locked = options.locked ?? null;
 
     this.addClass('jp-Spaces-pane');
     this.node.dataset.paneId = this.paneId;
@@ -117,6 +120,15 @@ export class PaneWidget extends Widget {
 
   setReadOnly(readOnly: boolean): void {
     this._readOnly = readOnly;
+    this._renderHeader();
+  }
+
+  /** Disable the actions that change the pane, with `reason` as their tooltip (null: enable). */
+  setLocked(reason: string | null): void {
+    if (reason === this._locked) {
+      return;
+    }
+    this._locked = reason;
     this._renderHeader();
   }
 
@@ -409,11 +421,26 @@ export class PaneWidget extends Widget {
       b.addEventListener('mousedown', e => e.preventDefault());
       b.addEventListener('click', e => {
         e.stopPropagation();
-        this._run(command);
+        if (b.getAttribute('aria-disabled') !== 'true') {
+          this._run(command);
+        }
       });
       this._actions.appendChild(b);
       return b;
     };
+    // Command panes: whether the command runs again by itself after a machine restart.
+    const auto = (this._autorestart = document.createElement('button'));
+    auto.className = 'jp-Spaces-autorestart';
+    auto.dataset.action = 'autorestart';
+    auto.dataset.command = CommandIDs.toggleAutorestart;
+    auto.addEventListener('mousedown', e => e.preventDefault());
+    auto.addEventListener('click', e => {
+      e.stopPropagation();
+      if (auto.getAttribute('aria-disabled') !== 'true') {
+        this._run(CommandIDs.toggleAutorestart);
+      }
+    });
+    this._actions.appendChild(auto);
     button('split-right', CommandIDs.splitRight, splitRightIcon);
     button('split-down', CommandIDs.splitDown, splitDownIcon);
     button('restart', CommandIDs.restartPane, refreshIcon);
@@ -505,6 +532,26 @@ export class PaneWidget extends Widget {
       const label = this._commands.label(command, { spaceId: this.spaceId, paneId: this.paneId });
       b.title = keys ? `${label} (${keys.map(CommandRegistry.formatKeystroke).join(', ')})` : label;
       b.setAttribute('aria-label', label);
+      // An untrusted space refuses changes: say why on the buttons rather than fail on click.
+      const locked = mutates && this._locked !== null;
+      b.classList.toggle('jp-mod-disabled', locked);
+      if (locked) {
+        b.setAttribute('aria-disabled', 'true');
+        b.title = `${label}: ${this._locked}`;
+      } else {
+        b.removeAttribute('aria-disabled');
+      }
+    }
+    const on = pane.autorestart === true;
+    const auto = this._autorestart;
+    auto.hidden = pane.kind !== 'command' || this._readOnly;
+    auto.dataset.on = on ? 'true' : 'false';
+    auto.setAttribute('aria-pressed', on ? 'true' : 'false');
+    auto.textContent = on ? trans.__('auto-restart on') : trans.__('auto-restart off');
+    if (this._locked === null) {
+      auto.title = on
+        ? trans.__('After a machine restart this command runs again by itself. Click to make it wait for Enter instead.')
+        : trans.__('After a machine restart this command waits for Enter. Click to have it run again by itself.');
     }
     const icon = this._maximized ? restoreIcon : maximizeIcon;
     this._maximizeButton.replaceChildren();
@@ -529,6 +576,7 @@ export class PaneWidget extends Widget {
   private _settings: ITerminalSettings;
   private _trans: TranslationBundle;
   private _readOnly: boolean;
+  private _locked: string | null;
   private _maximized = false;
   private _connectRequested = false;
   private _channel: PaneChannel;
@@ -547,5 +595,6 @@ export class PaneWidget extends Widget {
   private _noticeTimer = 0;
   private _actions!: HTMLSpanElement;
   private _maximizeButton!: HTMLButtonElement;
+  private _autorestart!: HTMLButtonElement;
   private _focused = new Signal<this, void>(this);
 }

@@ -39,6 +39,13 @@ export namespace CommandIDs {
   export const newGemini = 'jupyter-spaces:new-gemini-pane';
   export const resumeSession = 'jupyter-spaces:resume-session';
   export const searchSessions = 'jupyter-spaces:search-sessions';
+  export const trustSpace = 'jupyter-spaces:trust-space';
+  export const takeSnapshot = 'jupyter-spaces:take-snapshot';
+  export const openSnapshots = 'jupyter-spaces:open-snapshots';
+  export const restoreSnapshot = 'jupyter-spaces:restore-snapshot';
+  export const deleteSnapshot = 'jupyter-spaces:delete-snapshot';
+  export const pruneSnapshots = 'jupyter-spaces:prune-snapshots';
+  export const toggleAutorestart = 'jupyter-spaces:toggle-autorestart';
 }
 
 /** Terminal settings (schema/plugin.json). */
