@@ -181,7 +181,7 @@ class SpaceTrustHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def post(self, space_id: str) -> None:
-        self.reply(await self.manager.trust_space(space_id))
+        self.reply(await self.manager.trust_space(space_id, self.body()))
 
 
 class SnapshotsHandler(SpacesAPIHandler):

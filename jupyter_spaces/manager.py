@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import math
 import os
 import pwd
@@ -71,6 +72,7 @@ class SpaceEntry:
     read_only: bool = False
     stamp: tuple[int, int] | None = None
     trusted: bool = False
+    digest: tuple[tuple[int, int] | None, str | None] = (None, None)  # (stamp, sha256)
 
     @property
     def file(self) -> Path:
@@ -239,6 +241,16 @@ class SpaceManager:
         entry.base = result.document if result.status == "ok" else None
         entry.stamp = stamp
         entry.trusted = result.status == "ok" and self.notary.file_trusted(entry.file)
+
+    def _digest(self, entry: SpaceEntry) -> str | None:
+        """SHA-256 of the workspace file as last read (recomputed when the file changes)."""
+        if entry.digest[0] != entry.stamp or entry.stamp is None:
+            try:
+                digest: str | None = hashlib.sha256(entry.file.read_bytes()).hexdigest()
+            except OSError:
+                digest = None
+            entry.digest = (entry.stamp, digest)
+        return entry.digest[1]
 
     def _entry(self, space_id: str) -> SpaceEntry:
         entry = self.entries.get(space_id) if valid_id(space_id) else None
@@ -738,13 +750,25 @@ class SpaceManager:
 
     # -- trust, captures and cold restore ---------------------------------------------------
 
-    async def trust_space(self, space_id: str) -> dict[str, Any]:
-        """Trust the space's workspace file as it is now, then start the panes it describes."""
+    async def trust_space(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Trust the space's workspace file as it is now, then start the panes it describes.
+        With ``sha256`` (the ``file_sha256`` the user was shown) a file changed since is
+        refused, so what is trusted is what was reviewed."""
+        _only(body, {"sha256"})
+        seen = body.get("sha256")
+        if seen is not None and not isinstance(seen, str):
+            raise SpacesError(400, "sha256 must be a string")
         async with self._lock(space_id):
             entry = self._entry(space_id)
             if entry.space is None or entry.status != "ok":
                 raise SpacesError(
                     409, f"space {space_id} cannot be trusted: {entry.message or entry.status}"
+                )
+            if seen is not None and seen != self._digest(entry):
+                raise SpacesError(
+                    409,
+                    f"space.json of space {space_id} changed since it was shown; review it again",
+                    "changed",
                 )
             try:
                 self.notary.trust(entry.file.read_bytes())
@@ -1213,6 +1237,7 @@ class SpaceManager:
             "message": entry.message or None,
             "read_only": entry.read_only or entry.status != "ok",
             "trusted": entry.trusted,
+            "file_sha256": self._digest(entry),
             "created": space.created if space else None,
             "layout": space.layout if space else None,
             "panes": [self._pane_json(entry, p, infos) for p in space.panes.values()]

@@ -184,8 +184,14 @@ def test_an_untrusted_workspace_file_starts_nothing_until_trusted(machine, tmp_p
         ]:
             code, reply = srv.request(method, f"/api/spaces/c10ned00{path}", body or {})
             assert code == 409 and reply["reason"] == "untrusted", reply
-        # Editing by hand and trusting again works; the trusted space starts its panes.
-        code, trusted = srv.request("POST", "/api/spaces/c10ned00/trust", {})
+        # A trust names what the user reviewed: a file changed since then is refused.
+        shown = space["file_sha256"]
+        assert len(shown) == 64
+        code, reply = srv.request("POST", "/api/spaces/c10ned00/trust", {"sha256": "0" * 64})
+        assert code == 409 and reply["reason"] == "changed", reply
+        code, reply = srv.request("POST", "/api/spaces/c10ned00/trust", {"sha": shown})
+        assert code == 400, reply
+        code, trusted = srv.request("POST", "/api/spaces/c10ned00/trust", {"sha256": shown})
         assert code == 200 and trusted["trusted"] is True
         assert [p["state"] for p in trusted["panes"]] == ["running"]
         wait(lambda: "Press Enter to run" in screen(srv, "c10ned00", pane["id"]))

@@ -69,6 +69,8 @@ export interface ISpace {
    * folder, or was edited): nothing in it runs, changes are refused, until it is trusted.
    */
   trusted: boolean;
+  /** SHA-256 of the workspace file's bytes, so a trust is given to exactly what was shown. */
+  file_sha256: string | null;
   created: string | null;
   layout: LayoutNode | null;
   panes: IPane[];
@@ -321,9 +323,12 @@ export class SpacesAPI {
     return this._request<IPane>('POST', [spaceId, 'panes', paneId, 'restart']);
   }
 
-  /** Trust the space's workspace file as it is now; the server then starts its panes. */
-  trustSpace(spaceId: string): Promise<ISpace> {
-    return this._request<ISpace>('POST', [spaceId, 'trust']);
+  /**
+   * Trust the space's workspace file; the server then starts its panes. With `sha256` (the
+   * `file_sha256` of the space that was shown) the server refuses if the file changed since.
+   */
+  trustSpace(spaceId: string, sha256?: string | null): Promise<ISpace> {
+    return this._request<ISpace>('POST', [spaceId, 'trust'], sha256 ? { sha256 } : {});
   }
 
   /** The space's snapshots, newest first. */

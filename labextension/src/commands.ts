@@ -614,7 +614,7 @@ export function addCommands(ctx: ICommandContext): void {
         return null;
       }
       try {
-        space = await model.api.trustSpace(spaceId);
+        space = await model.api.trustSpace(spaceId, space.file_sha256);
         model.update(space);
         return space;
       } catch (error) {

@@ -58,6 +58,7 @@ function space(panes: IPane[], over: Partial<ISpace> = {}): ISpace {
     message: null,
     read_only: false,
     trusted: false,
+    file_sha256: null,
     created: null,
     layout: null,
     panes,
