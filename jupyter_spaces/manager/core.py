@@ -1,4 +1,5 @@
-"""SpaceManager: the single writer of workspace files and the only talker to tmux.
+"""The spaces and their panes: the workspace entries, creating, changing and stopping panes,
+their live streams, their states, and the JSON the API answers with.
 
 Pane state (running with a pid, exited with a code, gone) is never cached: it is read from tmux
 when asked, so a server that restarts, or a tmux session that someone killed, is always reported
@@ -8,9 +9,7 @@ as it is.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import math
 import os
 import pwd
 import re
@@ -21,38 +20,29 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import snapshots as snaps
-from .agent_panes import AgentPanes, parse_agent_request, require_cli
-from .agents import SessionIndex
-from .agents.launch import AgentLaunch, resume_session, wrap
-from .errors import SpacesError
-from .host.stream import PaneStream
-from .host.tmux import (
-    INSTALL_HINT,
+from ..agent_panes import AgentPanes, parse_agent_request
+from ..agents.launch import AgentLaunch, wrap
+from ..errors import SpacesError
+from ..host.stream import PaneStream
+from ..host.tmux import (
     PaneInfo,
     TmuxError,
     TmuxServer,
     parse_session_name,
     session_name,
 )
-from .model import PANE_KINDS, Pane, Space, WorkspaceError, valid_id, validate_layout
-from .paths import existing_dir, relative_to_root
-from .registry import Registry
-from .restore import (
-    capture_file,
-    captured_at,
+from ..model import PANE_KINDS, Pane, Space, WorkspaceError, valid_id, validate_layout
+from ..paths import existing_dir, relative_to_root
+from ..registry import Registry
+from ..restore import (
     forget_capture,
-    restored_shell,
-    waiting_command,
-    when_text,
-    write_capture,
 )
-from .sessions import SessionService
-from .store import WorkspaceStore
-from .trust import Notary
+from ..sessions import SessionService
+from ..store import WorkspaceStore
+from ..trust import Notary
 
 if TYPE_CHECKING:
-    from .app import SpacesApp
+    from ..app import SpacesApp
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_TITLE = 200
@@ -97,7 +87,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-class SpaceManager:
+class SpacesCore:
     def __init__(
         self, app: SpacesApp, root_dir: Path, emit: Callable[[dict[str, Any]], None]
     ) -> None:
@@ -126,101 +116,13 @@ class SpaceManager:
         self._started: asyncio.Future[None] | None = None
         self._closing: set[asyncio.Future[None]] = set()
         self.last_activity = 0.0
-        index = SessionIndex(app.sessions_index_path, roots=app.agent_roots or None)
-        self.sessions = SessionService(
-            index,
-            root_dir,
-            self._space_dirs,
-            self._sessions_changed,
-            app.log,
-            watch=app.sessions_watch,
-            poll_interval=app.sessions_poll_interval,
-        )
-        self.agents = AgentPanes(index, index.roots("claude"))
+        # Built by SpaceManager, which owns the methods they call back.
+        self.sessions: SessionService
+        self.agents: AgentPanes
+        # Index changes not yet announced, their timer, and the search for pending panes' ids.
         self._sessions_news = 0
         self._sessions_timer: asyncio.TimerHandle | None = None
         self._detecting: asyncio.Task[None] | None = None
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    async def ready(self) -> None:
-        """Start once: from the server's start hook or the first request, whichever is first
-        (a server embedded in tests never runs the start hooks)."""
-        if self._started is None:
-            self._started = asyncio.ensure_future(self._start())
-        await asyncio.shield(self._started)
-
-    async def _start(self) -> None:
-        # Spaces registered before signatures existed (an upgrade) were all opened by this user:
-        # they are trusted once, as they are now, rather than all stopping at once.
-        upgrade = not self.notary.db_path.exists() and bool(self.registry.entries())
-        for space_id, info in self.registry.entries().items():
-            entry = self.entries[space_id] = SpaceEntry(space_id, Path(info["dir"]))
-            self._refresh(entry)
-            if upgrade and entry.status == "ok" and not entry.trusted:
-                self.notary.trust(entry.file.read_bytes())
-                entry.trusted = True
-                self.log.info("jupyter-spaces: space %s trusted (it predates signatures)", space_id)
-        if not self.tmux.available:
-            self.host_error = INSTALL_HINT
-            self.log.warning("jupyter-spaces: %s", INSTALL_HINT)
-        else:
-            try:
-                self.tmux.prepare()
-                await self._adopt()
-                await self._restore_all()
-            except (TmuxError, OSError) as e:
-                self.host_error = f"the private tmux server cannot be used: {e}"
-                self.log.error("jupyter-spaces: %s", self.host_error)
-        self._poller = asyncio.ensure_future(self._poll())
-        self._capturer = asyncio.ensure_future(self._capture_loop())
-        self.sessions.start()
-        for entry in self.entries.values():
-            for pane in entry.space.panes.values() if entry.space else ():
-                if pane.kind == "agent" and pane.session_id is None and pane.agent != "custom":
-                    # Started before this server: any session since the pane was made will do.
-                    created = datetime.fromisoformat(pane.created.replace("Z", "+00:00"))
-                    self.agents.pending[(entry.id, pane.id)] = (
-                        str(entry.dir / pane.cwd) if pane.cwd else str(entry.dir),
-                        created.timestamp(),
-                    )
-
-    async def _adopt(self) -> None:
-        panes = await self.tmux.list_panes()
-        adopted = 0
-        self.unknown_sessions = []
-        for name in panes:
-            ids = parse_session_name(name)
-            entry = self.entries.get(ids[0]) if ids else None
-            if ids and entry and entry.space and ids[1] in entry.space.panes:
-                adopted += 1
-            else:
-                self.unknown_sessions.append(name)
-        if panes:
-            self.log.info("jupyter-spaces: adopted %d running pane(s)", adopted)
-        if self.unknown_sessions:
-            self.log.warning(
-                "jupyter-spaces: tmux sessions that belong to no known space, left running: %s",
-                ", ".join(self.unknown_sessions),
-            )
-
-    async def stop(self) -> None:
-        if self._started is not None and not self._started.done():
-            self._started.cancel()
-        if self._poller is not None:
-            self._poller.cancel()
-        if self._capturer is not None:
-            self._capturer.cancel()
-            try:
-                await self._capture_changed()  # a clean shutdown keeps the latest screens
-            except Exception:
-                self.log.exception("jupyter-spaces: capturing screens at shutdown failed")
-        for stream in list(self.streams.values()):
-            await stream.close("the server is shutting down; the pane keeps running")
-        self.streams.clear()
-        if self._sessions_timer is not None:
-            self._sessions_timer.cancel()
-        await self.sessions.stop()
 
     # -- spaces ---------------------------------------------------------------------------
 
@@ -709,18 +611,6 @@ class SpaceManager:
                 out[ids] = info
         return out
 
-    async def _poll(self) -> None:
-        """Announce exits and vanished sessions even when nobody is watching the pane."""
-        while True:
-            await asyncio.sleep(self.app.poll_interval)
-            try:
-                if any(e.space and e.space.panes for e in self.entries.values()):
-                    await self._announce_states()
-                if self.agents.pending:
-                    await self._detect_sessions()
-            except Exception:  # keep polling whatever one round hit
-                self.log.exception("jupyter-spaces: pane state poll failed")
-
     async def _announce_states(self) -> None:
         infos = await self._pane_states()
         # tmux notes each window's last output: a pane whose program works is server activity.
@@ -747,473 +637,6 @@ class SpaceManager:
                             "exit_code": code,
                         }
                     )
-
-    # -- trust, captures and cold restore ---------------------------------------------------
-
-    async def trust_space(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Trust the space's workspace file as it is now, then start the panes it describes.
-        With ``sha256`` (the ``file_sha256`` the user was shown) a file changed since is
-        refused, so what is trusted is what was reviewed."""
-        _only(body, {"sha256"})
-        seen = body.get("sha256")
-        if seen is not None and not isinstance(seen, str):
-            raise SpacesError(400, "sha256 must be a string")
-        async with self._lock(space_id):
-            entry = self._entry(space_id)
-            if entry.space is None or entry.status != "ok":
-                raise SpacesError(
-                    409, f"space {space_id} cannot be trusted: {entry.message or entry.status}"
-                )
-            if seen is not None and seen != self._digest(entry):
-                raise SpacesError(
-                    409,
-                    f"space.json of space {space_id} changed since it was shown; review it again",
-                    "changed",
-                )
-            try:
-                self.notary.trust(entry.file.read_bytes())
-            except OSError as e:
-                raise SpacesError(500, f"could not record the trust: {e}") from None
-            entry.trusted = True
-            restored = await self._restore_space(entry) if not self.host_error else 0
-        self.log.info("jupyter-spaces: space %s trusted; %d pane(s) started", space_id, restored)
-        self.emit({"action": "space_updated", "space_id": space_id})
-        return await self.get_space(space_id)
-
-    # -- snapshots --------------------------------------------------------------------------
-
-    async def list_snapshots(self, space_id: str) -> dict[str, Any]:
-        entry = self._entry(space_id)
-        return {"snapshots": await asyncio.to_thread(snaps.list_snapshots, entry.dir)}
-
-    async def get_snapshot(self, space_id: str, snapshot_id: str) -> dict[str, Any]:
-        entry = self._entry(space_id)
-        snap = await asyncio.to_thread(snaps.read, entry.dir, snapshot_id)
-        return {**snap.public(), "layout": snaps.layout(snap)}
-
-    async def create_snapshot(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Copy the space (a fresh capture of every live pane's screen first) and every agent
-        transcript its panes reference. Allowed for untrusted spaces: nothing runs."""
-        _only(body, {"name"})
-        name = snaps.check_name(body.get("name"))
-        async with self._lock(space_id):
-            entry = self._entry(space_id)
-            if entry.space is None or entry.status != "ok":
-                raise SpacesError(
-                    409, f"space {space_id} cannot be snapshotted: {entry.message or entry.status}"
-                )
-            await self._capture_space(entry)
-            sources = await asyncio.to_thread(self._transcript_sources, entry.space)
-            try:
-                data = entry.file.read_bytes()
-                if entry.trusted:
-                    # Keeps the signature of these bytes fresh: a restore years later is trusted.
-                    self.notary.trust(data)
-                manifest = await asyncio.to_thread(
-                    snaps.create, entry.dir, data, sources, name=name, sign=self.notary.trust
-                )
-            except OSError as e:
-                raise SpacesError(500, f"could not write the snapshot: {e.strerror or e}") from None
-        self.log.info("jupyter-spaces: snapshot %s of space %s taken", manifest["id"], space_id)
-        self.emit({"action": "space_updated", "space_id": space_id})
-        return await self.get_snapshot(space_id, manifest["id"])
-
-    async def _capture_space(self, entry: SpaceEntry) -> None:
-        """Save the text of each live pane of the space now, changed or not."""
-        if entry.space is None:
-            return
-        infos = await self._pane_states()
-        for pane_id in entry.space.panes:
-            info = infos.get((entry.id, pane_id))
-            if info is None:
-                continue
-            try:
-                text = await self.tmux.capture(info.session, self.app.capture_lines)
-            except TmuxError as e:
-                self.log.warning("jupyter-spaces: capturing pane %s failed: %s", pane_id, e)
-                continue
-            activity = info.activity or time.time()
-            await asyncio.to_thread(
-                write_capture, entry.dir, pane_id, text, activity, self.app.capture_max_bytes
-            )
-            self._captured[(entry.id, pane_id)] = activity
-
-    def _transcript_sources(self, space: Space) -> list[snaps.TranscriptSource]:
-        """The transcript files of every agent session the panes reference (runs in a thread)."""
-        index = self.sessions.index
-        out: list[snaps.TranscriptSource] = []
-        seen: set[tuple[str, str]] = set()
-        for pane in space.panes.values():
-            agent, sid = pane.agent, pane.session_id
-            if agent not in ("claude", "codex", "gemini") or not sid or (agent, sid) in seen:
-                continue
-            seen.add((agent, sid))
-            session = index.get(agent, sid)
-            files = list(session.files) if session is not None else []
-            if agent == "claude":  # the index may not have seen a brand-new session yet
-                for root in index.roots("claude"):
-                    files += [str(p) for p in (root / "projects").glob(f"*/{sid}.jsonl")]
-            out.append(snaps.TranscriptSource(agent, sid, snaps.session_files(files, sid)))
-        return out
-
-    async def delete_snapshot(self, space_id: str, snapshot_id: str) -> None:
-        entry = self._entry(space_id)
-        await asyncio.to_thread(snaps.delete, entry.dir, snapshot_id)
-        self.emit({"action": "space_updated", "space_id": space_id})
-
-    async def prune_snapshots(self, space_id: str, args: dict[str, str]) -> dict[str, Any]:
-        unknown = sorted(set(args) - {"keep", "older_than_days"})
-        if unknown:
-            raise SpacesError(400, f"prune takes only keep and older_than_days, not {unknown[0]}")
-        keep = args.get("keep")
-        if keep is not None and not (keep.isascii() and keep.isdigit()):
-            raise SpacesError(400, "keep must be a whole number, 0 or more")
-        older: float | None = None
-        if "older_than_days" in args:
-            try:
-                older = float(args["older_than_days"])
-            except ValueError:
-                raise SpacesError(400, "older_than_days must be a number of days") from None
-            if older != older:  # NaN
-                raise SpacesError(400, "older_than_days must be a number of days")
-        entry = self._entry(space_id)
-        result = await asyncio.to_thread(
-            snaps.prune, entry.dir, int(keep) if keep is not None else None, older
-        )
-        if result["deleted"]:
-            self.emit({"action": "space_updated", "space_id": space_id})
-        return result
-
-    async def restore_snapshot(
-        self, space_id: str, snapshot_id: str, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Bring the space back to a snapshot: stop its panes (only with ``stop_running`` when
-        any runs), write the snapshot's workspace file and screens back, put back the transcripts
-        the CLIs deleted, and start the panes as a cold restore does."""
-        _only(body, {"stop_running"})
-        stop_running = body.get("stop_running", False)
-        if not isinstance(stop_running, bool):
-            raise SpacesError(400, "stop_running must be true or false")
-        async with self._lock(space_id):
-            entry = self._entry(space_id)
-            space = self._writable(entry)
-            snap = await asyncio.to_thread(snaps.read, entry.dir, snapshot_id)
-            doc, data = await asyncio.to_thread(snaps.load_space, snap, space_id)
-            infos = await self._pane_states()
-            running = [p for p in space.panes if _state(infos.get((space_id, p)))[0] == "running"]
-            if running and not stop_running:
-                n = len(running)
-                raise SpacesError(
-                    409,
-                    f"restoring snapshot {snap.id} stops {n} running pane{'s' if n != 1 else ''} "
-                    "of this space; send stop_running: true to go ahead",
-                    "running",
-                    panes=running,
-                )
-            restored = Space.from_json(doc)
-            for pane_id in dict.fromkeys([*space.panes, *restored.panes]):
-                await self._stop_pane(space_id, pane_id)
-                self.agents.forget(space_id, pane_id)
-                self._captured.pop((space_id, pane_id), None)
-            # Transcripts go back only from a snapshot this user made (its manifest is signed).
-            authentic = self.notary.is_trusted(snap.manifest_bytes)
-            index = self.sessions.index
-            roots = {a: index.roots(a) for a in ("claude", "codex", "gemini")}
-            try:
-                put = (
-                    await asyncio.to_thread(snaps.put_back_transcripts, snap, roots)
-                    if authentic
-                    else snaps.PutBack()
-                )
-                for path in put.restored:
-                    await asyncio.to_thread(index.sync_file, path)
-                for pane_id in space.panes:
-                    if pane_id not in restored.panes:
-                        forget_capture(entry.dir, pane_id)
-                await asyncio.to_thread(snaps.put_back_screens, snap, entry.dir)
-            except OSError as e:
-                raise SpacesError(
-                    500, f"could not restore the snapshot: {e.strerror or e}"
-                ) from None
-            entry.space = restored
-            # The workspace file keeps its trust only if these exact bytes were trusted.
-            self._save(entry, sign=self.notary.is_trusted(data))
-            with contextlib.suppress(KeyError):
-                self.registry.rename(space_id, restored.name)
-            started = (
-                await self._restore_space(entry) if entry.trusted and not self.host_error else 0
-            )
-        self.log.info(
-            "jupyter-spaces: space %s restored from snapshot %s (%d transcript(s) put back, "
-            "%d pane(s) started%s)",
-            space_id,
-            snap.id,
-            len(put.restored),
-            started,
-            "" if authentic else "; not made by this user, so no transcripts were put back",
-        )
-        self.emit({"action": "space_updated", "space_id": space_id})
-        return await self.get_space(space_id)
-
-    async def _restore_all(self) -> None:
-        """After the machine restarted: start again every pane of a trusted space whose tmux
-        session is gone. Panes that are live were adopted and are left alone."""
-        t0 = time.monotonic()
-        count = 0
-        for entry in list(self.entries.values()):
-            if entry.space is None or relative_to_root(self.root, entry.dir) is None:
-                continue
-            if not entry.trusted:
-                if entry.space.panes:
-                    self.log.warning(
-                        "jupyter-spaces: space %s is not trusted; its %d pane(s) stay stopped "
-                        "until it is trusted",
-                        entry.id,
-                        len(entry.space.panes),
-                    )
-                continue
-            async with self._lock(entry.id):
-                count += await self._restore_space(entry)
-        if count:
-            self.log.info(
-                "jupyter-spaces: restored %d pane(s) in %.2f s", count, time.monotonic() - t0
-            )
-
-    async def _restore_space(self, entry: SpaceEntry) -> int:
-        space = entry.space
-        if space is None or entry.status != "ok" or entry.read_only or not entry.trusted:
-            return 0
-        live = await self.tmux.list_panes()
-        todo = [p for p in space.panes.values() if session_name(space.id, p.id) not in live]
-        # The first start also starts the tmux server (concurrent clients would race to do
-        # that); the rest start side by side, each a few tmux client processes, mostly waiting.
-        results: list[bool | BaseException] = []
-        for batch in (todo[:1], todo[1:]):
-            results += await asyncio.gather(
-                *(self._restore_pane(entry, pane) for pane in batch), return_exceptions=True
-            )
-        count, changed = 0, False
-        for pane, result in zip(todo, results, strict=True):
-            if isinstance(result, (SpacesError, TmuxError, OSError)):
-                self.log.error("jupyter-spaces: could not restore pane %s: %s", pane.id, result)
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                changed |= result
-                count += 1
-        if changed:
-            self._save(entry)
-        return count
-
-    async def _restore_pane(self, entry: SpaceEntry, pane: Pane) -> bool:
-        """Start a pane from its workspace entry; True if its session id changed."""
-        assert entry.space is not None
-        try:
-            cwd = existing_dir(entry.dir, pane.cwd, "cwd")
-        except SpacesError:
-            cwd = entry.dir  # its folder was removed: start in the space's folder
-        when = when_text(captured_at(entry.dir, pane.id))
-        launch: AgentLaunch | None = None
-        if pane.kind == "agent":
-            launch, cwd = await self.agents.restart(pane, entry.dir, cwd)
-            notice = launch.notice or f"restored from {when}"
-            launch = AgentLaunch(launch.argv, launch.session_id, notice)
-            argv = self._spawn_argv(pane, launch)
-        elif pane.kind == "shell":
-            argv = restored_shell(pane.launch.argv, capture_file(entry.dir, pane.id), when)
-        elif pane.autorestart:
-            argv = list(pane.launch.argv)
-        else:
-            argv = waiting_command(pane.launch.argv, when)
-        name = session_name(entry.space.id, pane.id)
-        await self.tmux.new_pane(name, argv, str(cwd), self._pane_env(entry.space, pane))
-        if launch is None:
-            return False
-        if launch.session_id is None and pane.agent != "custom":
-            self.agents.expect(entry.space.id, pane.id, cwd)
-        if launch.session_id != pane.session_id:
-            pane.session_id = launch.session_id
-            return True
-        return False
-
-    async def _capture_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.app.capture_interval)
-            try:
-                await self._capture_changed()
-            except Exception:
-                self.log.exception("jupyter-spaces: capturing pane screens failed")
-
-    async def _capture_changed(self) -> int:
-        """Save the text of every pane that printed something since its last capture. With no
-        output anywhere this is one `list-panes` and no writes."""
-        infos = await self._pane_states()
-        count = 0
-        for entry in list(self.entries.values()):
-            if entry.space is None or entry.status != "ok":
-                continue
-            for pane_id in list(entry.space.panes):  # panes may come and go while we wait
-                key = (entry.id, pane_id)
-                info = infos.get(key)
-                if info is None or not info.activity:
-                    continue
-                if key not in self._captured:
-                    self._captured[key] = captured_at(entry.dir, pane_id) or 0.0
-                if info.activity <= self._captured[key]:
-                    continue
-                taken = time.time()
-                text = await self.tmux.capture(info.session, self.app.capture_lines)
-                # tmux counts activity in whole seconds: output later in the second of the
-                # capture has the same stamp, so that second counts as not yet captured.
-                upto = min(info.activity, math.floor(taken) - 1)
-                await asyncio.to_thread(
-                    write_capture, entry.dir, pane_id, text, upto, self.app.capture_max_bytes
-                )
-                self._captured[key] = upto
-                count += 1
-        return count
-
-    # -- agent sessions ---------------------------------------------------------------------
-
-    def _space_dirs(self) -> list[tuple[str, Path]]:
-        return [
-            (e.id, e.dir)
-            for e in self.entries.values()
-            if relative_to_root(self.root, e.dir) is not None
-        ]
-
-    def _sessions_changed(self, count: int) -> None:
-        """Announce index changes at most twice a second, and look for pending panes' ids."""
-        self._sessions_news += count
-        if self.agents.pending and (self._detecting is None or self._detecting.done()):
-            self._detecting = asyncio.ensure_future(self._detect_sessions())
-        if self._sessions_timer is None and self._sessions_news:
-            self._sessions_timer = asyncio.get_running_loop().call_later(
-                0.5, self._announce_sessions
-            )
-
-    def _announce_sessions(self) -> None:
-        self._sessions_timer = None
-        count, self._sessions_news = self._sessions_news, 0
-        if count:
-            self.emit({"action": "sessions_changed", "count": count})
-
-    async def _detect_sessions(self) -> None:
-        """Give pending agent panes the sessions their CLI started (see AgentPanes.detect)."""
-        infos = await self._pane_states()
-        agents: dict[tuple[str, str], str] = {}
-        pids: dict[tuple[str, str], int | None] = {}
-        claimed = []
-        for entry in self.entries.values():
-            for pane in entry.space.panes.values() if entry.space else ():
-                key = (entry.id, pane.id)
-                if pane.session_id:
-                    claimed.append(pane.session_id)
-                elif key in self.agents.pending and pane.agent:
-                    agents[key] = pane.agent
-                    pids[key] = _state(infos.get(key))[2]
-        for key in list(self.agents.pending):
-            if key not in agents:
-                self.agents.forget(*key)
-        found = await asyncio.to_thread(self.agents.detect, agents, pids, claimed)
-        for (space_id, pane_id), session_id in found.items():
-            async with self._lock(space_id):
-                try:
-                    entry, pane = self._pane(space_id, pane_id)
-                    self._writable(entry)
-                except SpacesError:
-                    continue
-                pane.session_id = session_id
-                self._save(entry)
-            self.log.info(
-                "jupyter-spaces: pane %s/%s holds %s session %s",
-                space_id,
-                pane_id,
-                pane.agent,
-                session_id,
-            )
-            self.emit({"action": "pane_updated", "space_id": space_id, "pane_id": pane_id})
-
-    async def resume_session(
-        self, agent: str, session_id: str, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        """A new agent pane that resumes ``session_id`` in its own folder, in the space that
-        holds that folder (or a fresh session there if ``fresh`` and the transcript is gone)."""
-        _only(body, _PLACEMENT | {"space_id", "fresh", "title"})
-        fresh = body.get("fresh", False)
-        if not isinstance(fresh, bool):
-            raise SpacesError(400, "fresh must be true or false")
-        title = body.get("title")
-        if title is not None and (not isinstance(title, str) or len(title) > MAX_TITLE):
-            raise SpacesError(400, f"title must be a string of at most {MAX_TITLE} characters")
-        session = await self.sessions.get(agent, session_id)
-        where = session.resume_cwd or session.cwd
-        if session.is_subagent or not where or (not session.resumable and not session.gone):
-            why = session.resume_reason or "its folder is not known"
-            raise SpacesError(
-                409, f"{agent} session {session_id} cannot be resumed: {why}", "not_resumable"
-            )
-        rel = relative_to_root(self.root, Path(where))
-        space_id = body.get("space_id") or self.sessions.space_of(where)
-        if space_id is None:
-            if rel is None:
-                raise SpacesError(
-                    409,
-                    f"the session's folder {where} is outside this server's root",
-                    "outside_root",
-                )
-            raise SpacesError(
-                409,
-                f"no space holds the session's folder {rel or '.'!r}; create one there first",
-                "no_space",
-                path=rel,
-            )
-        if session.gone and not fresh:
-            raise SpacesError(
-                409,
-                f"the transcript of {agent} session {session_id} was deleted; "
-                "send fresh: true to start a new session in its folder",
-                "gone",
-                path=rel,
-            )
-        async with self._lock(space_id):
-            entry = self._entry(space_id)
-            space = self._writable(entry)
-            inside = Path(where).resolve()
-            if rel is None or (entry.dir != inside and entry.dir not in inside.parents):
-                raise SpacesError(
-                    400, f"the session's folder {where} is not inside space {space_id}"
-                )
-            cwd = self._pane_cwd(entry, _rel(inside, entry.dir))
-            for pane in space.panes.values():
-                if pane.agent == agent and pane.session_id == session_id and not session.gone:
-                    raise SpacesError(
-                        409,
-                        f"{agent} session {session_id} is already open in pane {pane.id}",
-                        "already_open",
-                        space_id=space_id,
-                        pane_id=pane.id,
-                    )
-            place = self._placement(space, body)
-            self._require_host()
-            profile_req = parse_agent_request({"agent": agent})
-            require_cli(agent, [agent], {}, cwd)
-            if session.gone:
-                launch = await self.agents.start(profile_req, {}, cwd)
-            else:
-                launch = resume_session(agent, session_id, None, [])
-            pane = Pane.new(
-                "agent",
-                launch.argv,
-                _rel(cwd, entry.dir),
-                title or _short(session.title or session.first_prompt) or agent,
-                launch=profile_req.profile(launch.argv, {}),
-                agent=agent,
-                session_id=launch.session_id,
-            )
-            await self._start_pane(entry, pane, cwd, place, launch)
-        self.emit({"action": "pane_created", "space_id": space_id, "pane_id": pane.id})
-        return await self.get_pane(space_id, pane.id)
 
     def status(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,202 @@
+"""Snapshots of a space, as the API and the CLI ask for them (files in ``snapshots.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from .. import snapshots as snaps
+from ..errors import SpacesError
+from ..host.tmux import (
+    TmuxError,
+)
+from ..model import Space
+from ..restore import (
+    forget_capture,
+    write_capture,
+)
+
+if TYPE_CHECKING:
+    pass
+
+from .core import SpaceEntry, _only, _state
+from .restoring import RestoreOps
+
+
+class SnapshotOps(RestoreOps):
+    # -- snapshots --------------------------------------------------------------------------
+
+    async def list_snapshots(self, space_id: str) -> dict[str, Any]:
+        entry = self._entry(space_id)
+        return {"snapshots": await asyncio.to_thread(snaps.list_snapshots, entry.dir)}
+
+    async def get_snapshot(self, space_id: str, snapshot_id: str) -> dict[str, Any]:
+        entry = self._entry(space_id)
+        snap = await asyncio.to_thread(snaps.read, entry.dir, snapshot_id)
+        return {**snap.public(), "layout": snaps.layout(snap)}
+
+    async def create_snapshot(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Copy the space (a fresh capture of every live pane's screen first) and every agent
+        transcript its panes reference. Allowed for untrusted spaces: nothing runs."""
+        _only(body, {"name"})
+        name = snaps.check_name(body.get("name"))
+        async with self._lock(space_id):
+            entry = self._entry(space_id)
+            if entry.space is None or entry.status != "ok":
+                raise SpacesError(
+                    409, f"space {space_id} cannot be snapshotted: {entry.message or entry.status}"
+                )
+            await self._capture_space(entry)
+            sources = await asyncio.to_thread(self._transcript_sources, entry.space)
+            try:
+                data = entry.file.read_bytes()
+                if entry.trusted:
+                    # Keeps the signature of these bytes fresh: a restore years later is trusted.
+                    self.notary.trust(data)
+                manifest = await asyncio.to_thread(
+                    snaps.create, entry.dir, data, sources, name=name, sign=self.notary.trust
+                )
+            except OSError as e:
+                raise SpacesError(500, f"could not write the snapshot: {e.strerror or e}") from None
+        self.log.info("jupyter-spaces: snapshot %s of space %s taken", manifest["id"], space_id)
+        self.emit({"action": "space_updated", "space_id": space_id})
+        return await self.get_snapshot(space_id, manifest["id"])
+
+    async def _capture_space(self, entry: SpaceEntry) -> None:
+        """Save the text of each live pane of the space now, changed or not."""
+        if entry.space is None:
+            return
+        infos = await self._pane_states()
+        for pane_id in entry.space.panes:
+            info = infos.get((entry.id, pane_id))
+            if info is None:
+                continue
+            try:
+                text = await self.tmux.capture(info.session, self.app.capture_lines)
+            except TmuxError as e:
+                self.log.warning("jupyter-spaces: capturing pane %s failed: %s", pane_id, e)
+                continue
+            activity = info.activity or time.time()
+            await asyncio.to_thread(
+                write_capture, entry.dir, pane_id, text, activity, self.app.capture_max_bytes
+            )
+            self._captured[(entry.id, pane_id)] = activity
+
+    def _transcript_sources(self, space: Space) -> list[snaps.TranscriptSource]:
+        """The transcript files of every agent session the panes reference (runs in a thread)."""
+        index = self.sessions.index
+        out: list[snaps.TranscriptSource] = []
+        seen: set[tuple[str, str]] = set()
+        for pane in space.panes.values():
+            agent, sid = pane.agent, pane.session_id
+            if agent not in ("claude", "codex", "gemini") or not sid or (agent, sid) in seen:
+                continue
+            seen.add((agent, sid))
+            session = index.get(agent, sid)
+            files = list(session.files) if session is not None else []
+            if agent == "claude":  # the index may not have seen a brand-new session yet
+                for root in index.roots("claude"):
+                    files += [str(p) for p in (root / "projects").glob(f"*/{sid}.jsonl")]
+            out.append(snaps.TranscriptSource(agent, sid, snaps.session_files(files, sid)))
+        return out
+
+    async def delete_snapshot(self, space_id: str, snapshot_id: str) -> None:
+        entry = self._entry(space_id)
+        await asyncio.to_thread(snaps.delete, entry.dir, snapshot_id)
+        self.emit({"action": "space_updated", "space_id": space_id})
+
+    async def prune_snapshots(self, space_id: str, args: dict[str, str]) -> dict[str, Any]:
+        unknown = sorted(set(args) - {"keep", "older_than_days"})
+        if unknown:
+            raise SpacesError(400, f"prune takes only keep and older_than_days, not {unknown[0]}")
+        keep = args.get("keep")
+        if keep is not None and not (keep.isascii() and keep.isdigit()):
+            raise SpacesError(400, "keep must be a whole number, 0 or more")
+        older: float | None = None
+        if "older_than_days" in args:
+            try:
+                older = float(args["older_than_days"])
+            except ValueError:
+                raise SpacesError(400, "older_than_days must be a number of days") from None
+            if older != older:  # NaN
+                raise SpacesError(400, "older_than_days must be a number of days")
+        entry = self._entry(space_id)
+        result = await asyncio.to_thread(
+            snaps.prune, entry.dir, int(keep) if keep is not None else None, older
+        )
+        if result["deleted"]:
+            self.emit({"action": "space_updated", "space_id": space_id})
+        return result
+
+    async def restore_snapshot(
+        self, space_id: str, snapshot_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Bring the space back to a snapshot: stop its panes (only with ``stop_running`` when
+        any runs), write the snapshot's workspace file and screens back, put back the transcripts
+        the CLIs deleted, and start the panes as a cold restore does."""
+        _only(body, {"stop_running"})
+        stop_running = body.get("stop_running", False)
+        if not isinstance(stop_running, bool):
+            raise SpacesError(400, "stop_running must be true or false")
+        async with self._lock(space_id):
+            entry = self._entry(space_id)
+            space = self._writable(entry)
+            snap = await asyncio.to_thread(snaps.read, entry.dir, snapshot_id)
+            doc, data = await asyncio.to_thread(snaps.load_space, snap, space_id)
+            infos = await self._pane_states()
+            running = [p for p in space.panes if _state(infos.get((space_id, p)))[0] == "running"]
+            if running and not stop_running:
+                n = len(running)
+                raise SpacesError(
+                    409,
+                    f"restoring snapshot {snap.id} stops {n} running pane{'s' if n != 1 else ''} "
+                    "of this space; send stop_running: true to go ahead",
+                    "running",
+                    panes=running,
+                )
+            restored = Space.from_json(doc)
+            for pane_id in dict.fromkeys([*space.panes, *restored.panes]):
+                await self._stop_pane(space_id, pane_id)
+                self.agents.forget(space_id, pane_id)
+                self._captured.pop((space_id, pane_id), None)
+            # Transcripts go back only from a snapshot this user made (its manifest is signed).
+            authentic = self.notary.is_trusted(snap.manifest_bytes)
+            index = self.sessions.index
+            roots = {a: index.roots(a) for a in ("claude", "codex", "gemini")}
+            try:
+                put = (
+                    await asyncio.to_thread(snaps.put_back_transcripts, snap, roots)
+                    if authentic
+                    else snaps.PutBack()
+                )
+                for path in put.restored:
+                    await asyncio.to_thread(index.sync_file, path)
+                for pane_id in space.panes:
+                    if pane_id not in restored.panes:
+                        forget_capture(entry.dir, pane_id)
+                await asyncio.to_thread(snaps.put_back_screens, snap, entry.dir)
+            except OSError as e:
+                raise SpacesError(
+                    500, f"could not restore the snapshot: {e.strerror or e}"
+                ) from None
+            entry.space = restored
+            # The workspace file keeps its trust only if these exact bytes were trusted.
+            self._save(entry, sign=self.notary.is_trusted(data))
+            with contextlib.suppress(KeyError):
+                self.registry.rename(space_id, restored.name)
+            started = (
+                await self._restore_space(entry) if entry.trusted and not self.host_error else 0
+            )
+        self.log.info(
+            "jupyter-spaces: space %s restored from snapshot %s (%d transcript(s) put back, "
+            "%d pane(s) started%s)",
+            space_id,
+            snap.id,
+            len(put.restored),
+            started,
+            "" if authentic else "; not made by this user, so no transcripts were put back",
+        )
+        self.emit({"action": "space_updated", "space_id": space_id})
+        return await self.get_space(space_id)
