@@ -16,13 +16,12 @@ from ..agent_panes import AgentPanes
 from ..agents import SessionIndex
 from ..host.tmux import INSTALL_HINT, TmuxError, parse_session_name
 from ..sessions import SessionService
-
-if TYPE_CHECKING:
-    from ..app import SpacesApp
-
 from .agent_sessions import AgentOps
 from .core import SpaceEntry, check_size, login_shell
 from .snapshotting import SnapshotOps
+
+if TYPE_CHECKING:
+    from ..app import SpacesApp
 
 __all__ = ["SpaceEntry", "SpaceManager", "check_size", "login_shell"]
 

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..agent_panes import parse_agent_request, require_cli
 from ..agents.launch import resume_session
 from ..errors import SpacesError
 from ..model import Pane
 from ..paths import relative_to_root
-
-if TYPE_CHECKING:
-    pass
-
 from .core import _PLACEMENT, MAX_TITLE, SpacesCore, _only, _rel, _short, _state
 
 
 class AgentOps(SpacesCore):
-    # -- agent sessions ---------------------------------------------------------------------
-
     def _space_dirs(self) -> list[tuple[str, Path]]:
         return [
             (e.id, e.dir)

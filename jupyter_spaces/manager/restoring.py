@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..agents.launch import AgentLaunch
 from ..errors import SpacesError
-from ..host.tmux import (
-    TmuxError,
-    session_name,
-)
+from ..host.tmux import TmuxError, session_name
 from ..model import Pane
 from ..paths import existing_dir, relative_to_root
 from ..restore import (
@@ -23,10 +20,6 @@ from ..restore import (
     when_text,
     write_capture,
 )
-
-if TYPE_CHECKING:
-    pass
-
 from .core import (
     SpaceEntry,
     SpacesCore,
@@ -35,8 +28,6 @@ from .core import (
 
 
 class RestoreOps(SpacesCore):
-    # -- trust, captures and cold restore ---------------------------------------------------
-
     async def trust_space(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Trust the space's workspace file as it is now, then start the panes it describes.
         With ``sha256`` (the ``file_sha256`` the user was shown) a file changed since is

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import snapshots as snaps
 from ..errors import SpacesError
@@ -17,17 +17,11 @@ from ..restore import (
     forget_capture,
     write_capture,
 )
-
-if TYPE_CHECKING:
-    pass
-
 from .core import SpaceEntry, _only, _state
 from .restoring import RestoreOps
 
 
 class SnapshotOps(RestoreOps):
-    # -- snapshots --------------------------------------------------------------------------
-
     async def list_snapshots(self, space_id: str) -> dict[str, Any]:
         entry = self._entry(space_id)
         return {"snapshots": await asyncio.to_thread(snaps.list_snapshots, entry.dir)}
