@@ -213,15 +213,18 @@ class AgentPanes:
                 fit = [
                     s for s in candidates if (s.started or 0) >= self.pending[key][1] - START_SLACK
                 ]
-                pid = pids.get(key)
-                held = open_files(pid) if pid else set()
-                proven = [s for s in fit if held.intersection(s.files)]
-                if len(proven) == 1:
-                    chosen = proven[0]
-                elif len(keys) == 1 and len(fit) == 1:
+                if not fit:
+                    continue  # nothing new yet; this runs every poll, so no /proc walk
+                if len(keys) == 1 and len(fit) == 1:
                     chosen = fit[0]
                 else:
-                    continue  # ambiguous: wait for proof rather than guess
+                    # Several panes here, or several sessions: only the open file decides.
+                    pid = pids.get(key)
+                    held = open_files(pid) if pid else set()
+                    proven = [s for s in fit if held.intersection(s.files)]
+                    if len(proven) != 1:
+                        continue  # ambiguous: wait for proof rather than guess
+                    chosen = proven[0]
                 found[key] = chosen.id
                 candidates.remove(chosen)
                 taken.add(chosen.id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -317,10 +318,9 @@ def _whole(raw: str | None, what: str, default: int, lo: int, hi: int) -> int:
 
 def _time(raw: str, what: str) -> float:
     try:
-        return float(raw)
+        t: float | None = float(raw)
     except ValueError:
-        pass
-    t = iso_to_epoch(raw)
-    if t is None:
+        t = iso_to_epoch(raw)
+    if t is None or not math.isfinite(t):
         raise SpacesError(400, f"{what} must be an ISO-8601 time or POSIX seconds, not {raw!r}")
     return t

@@ -127,6 +127,8 @@ async def test_bad_queries_are_refused(agent_env, api, jp_root_dir):  # noqa: F8
         ({"limit": "ten"}, 400, "limit must be a whole number"),
         ({"offset": "-1"}, 400, "offset must be a whole number"),
         ({"since": "yesterday"}, 400, "since must be an ISO-8601 time or POSIX seconds"),
+        ({"until": "nan"}, 400, "until must be an ISO-8601 time or POSIX seconds"),
+        ({"since": "inf"}, 400, "since must be an ISO-8601 time or POSIX seconds"),
         ({"order": "random"}, 400, "order must be 'relevance' or 'recent'"),
         ({"subagents": "maybe"}, 400, "subagents must be true or false"),
         ({"space": "nope0000"}, 404, "no space 'nope0000'"),
