@@ -25,6 +25,7 @@ from jupyter_core.paths import jupyter_config_path
 from traitlets import Bool
 
 from . import __version__, snapshots
+from .agent_panes import AgentPanes
 from .agents import AGENT_NAMES, SessionIndex, default_index_path
 from .app import SpacesApp
 from .client import ClientError, SpacesClient, q
@@ -33,6 +34,7 @@ from .errors import SpacesError
 from .export import AGENT_LABELS, notebook_filename, session_notebook
 from .host.tmux import INSTALL_HINT, TmuxServer, session_name
 from .model import Space, WorkspaceError
+from .plan import describe, plans_digest, restore_plans
 from .registry import Registry
 from .restore import forget_capture
 from .store import WorkspaceStore
@@ -398,8 +400,14 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
     )
     trust = _space_parser(
         "trust",
-        "Trust a space's workspace file as it is now (one that came with git clone, or was "
-        "edited by hand), so its panes may start.",
+        "Show what a space's workspace file would run (one that came with git clone, or was "
+        "edited by hand) and, once you say yes, trust it so that exactly that may start.",
+    )
+    trust.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="trust without asking (the plan is still printed)",
     )
     return {
         "snapshot": snap,
@@ -449,7 +457,8 @@ class _SpaceCommand(_Command):
     def start(self) -> None:
         try:
             folder, loaded = self._folder()
-            server = _find_server(folder, loaded.space.id if loaded.space else None)
+            known = Registry(Path(self.settings().registry_path)).find_by_dir(folder)
+            server = _find_server(folder, known or (loaded.space.id if loaded.space else None))
             if server is not None:
                 data, text = self.remote(*server)
             else:
@@ -558,13 +567,16 @@ class SnapshotApp(_SpaceCommand):
         name = snapshots.check_name(self.options.name)
         if loaded.status != "ok" or loaded.space is None:
             raise CommandError(f"the space cannot be snapshotted: {loaded.message}")
-        space_file = WorkspaceStore.space_file(folder)
-        data = space_file.read_bytes()
-        notary = self.notary()
-        if notary.is_trusted(data):
-            notary.trust(data)  # keeps the signature fresh for a restore much later
+        data = loaded.data
+        notary, scope = self.notary(), str(folder)
+        if notary.is_trusted(data, scope):
+            notary.trust(data, scope)  # keeps the signature fresh for a restore much later
         sources = _transcript_sources(self.index(), loaded.space)
-        snap = snapshots.create(folder, data, sources, name=name, sign=notary.trust)
+
+        def sign(manifest: bytes) -> None:
+            notary.trust(manifest, scope)
+
+        snap = snapshots.create(folder, data, sources, name=name, sign=sign)
         public = snapshots.read(folder, snap["id"]).public()
         return public, f"snapshot {_snapshot_line(public)} (no server runs: screens as last saved)"
 
@@ -646,8 +658,8 @@ class RestoreApp(_SpaceCommand):
         if loaded.status != "ok" or loaded.space is None:
             raise CommandError(f"the space cannot be restored: {loaded.message}")
         space_id = loaded.space.id
-        notary = self.notary()
-        if not notary.file_trusted(WorkspaceStore.space_file(folder)):
+        notary, scope = self.notary(), str(folder)
+        if loaded.data is None or not notary.is_trusted(loaded.data, scope):
             raise CommandError(
                 f"space {space_id} is not trusted; check its space.json, then run "
                 f"`jupyter spaces trust {self.options.path}`"
@@ -668,7 +680,7 @@ class RestoreApp(_SpaceCommand):
             if n in live:
                 asyncio.run(tmux.kill(n))
         put = snapshots.PutBack()
-        if notary.is_trusted(snap.manifest_bytes):
+        if notary.is_trusted(snap.manifest_bytes, scope):
             index = self.index()
             try:
                 roots: dict[str, list[Path]] = {a: index.roots(a) for a in AGENT_NAMES}
@@ -682,12 +694,13 @@ class RestoreApp(_SpaceCommand):
                 forget_capture(folder, pane_id)
         snapshots.put_back_screens(snap, folder)
         try:
-            WorkspaceStore().save(folder, restored, loaded.document)
+            saved = WorkspaceStore().save(folder, restored, loaded.document)
         except WorkspaceError as e:
             raise CommandError(str(e)) from None
-        trusted = notary.is_trusted(data)
-        if trusted:
-            notary.trust(WorkspaceStore.space_file(folder).read_bytes())
+        # Signed only when these are bytes decided from a trusted state and nothing else.
+        trusted = notary.is_trusted(data, scope) and not saved.merged_foreign
+        if trusted and saved.data is not None:
+            notary.trust(saved.data, scope)
         result = {
             "id": space_id,
             "snapshot": snap.id,
@@ -729,20 +742,70 @@ class PruneApp(_SpaceCommand):
 
 class TrustApp(_SpaceCommand):
     name = "jupyter-spaces-trust"
-    description = "Trust a space's workspace file as it is now, so its panes may start."
+    description = "Show what a space would run and, once you say yes, trust exactly that."
     command = "trust"
 
+    def confirm(self, plan: dict[str, Any]) -> None:
+        """Print the plan (to stderr with --json), then ask unless --yes."""
+        out = sys.stderr if self.json_output else sys.stdout
+        plans = plan["plans"]
+        if plan.get("copy_of"):
+            print(
+                f"This folder is a copy of space {plan['copy_of']}; trusting it gives it its "
+                "own id in space.json.",
+                file=out,
+            )
+        starts = sum(1 for p in plans if not p.get("running"))
+        print(
+            f"Trusting it starts {starts} pane(s) now, and lets its {len(plans)} pane(s) run "
+            "exactly this:",
+            file=out,
+        )
+        for p in plans:
+            print("\n".join(describe(p)), file=out)
+        if self.options.yes:
+            return
+        if not sys.stdin.isatty():
+            raise CommandError("not trusted: pass --yes to trust without a question")
+        answer = input("Trust this space and start these? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            raise CommandError("not trusted; nothing was started")
+
     def remote(self, client: SpacesClient, space_id: str) -> tuple[Any, str]:
-        space = client.request("POST", f"api/spaces/{q(space_id)}/trust", {})
+        plan = client.request("GET", f"api/spaces/{q(space_id)}/plan")
+        self.confirm(plan)
+        body = {"plan_sha256": plan["plan_sha256"]}
+        space = client.request("POST", f"api/spaces/{q(space_id)}/trust", body)
         n = len(space.get("panes") or [])
-        return space, f"trusted space {space.get('name')} ({space_id}); {n} pane(s) running"
+        return space, f"trusted space {space.get('name')} ({space_id}); {n} pane(s)"
 
     def local(self, folder: Path, loaded: Any) -> tuple[Any, str]:
-        if loaded.status != "ok" or loaded.space is None:
+        if loaded.status != "ok" or loaded.space is None or loaded.data is None:
             raise CommandError(f"the space cannot be trusted: {loaded.message}")
-        self.notary().trust(WorkspaceStore.space_file(folder).read_bytes())
         space = loaded.space
-        result = {"id": space.id, "name": space.name, "trusted": True}
+        known = Registry(Path(self.settings().registry_path)).find_by_dir(folder)
+        if known is not None and known != space.id:
+            raise CommandError(
+                f"this folder is a copy of space {space.id}: start Jupyter and trust it there, "
+                "so that it gets its own id"
+            )
+        app = self.settings()
+        tmux = TmuxServer(Path(app.socket_dir), app.tmux_command)
+        live = asyncio.run(tmux.list_panes()) if tmux.available else {}
+        running = [p for p in space.panes if session_name(space.id, p) in live]
+        index = self.index()
+        try:
+            index.sync(agents=sorted({p.agent for p in space.panes.values() if p.agent}))
+            agents = AgentPanes(index, index.roots("claude"))
+            plans = asyncio.run(restore_plans(folder, space, agents))
+        finally:
+            index.close()
+        digest = plans_digest(plans, folder, running)
+        shown = [{**p.to_json(folder), "running": p.pane_id in running} for p in plans]
+        self.confirm({"plans": shown, "copy_of": None})
+        # The digest is recorded: the server starts these panes only while they still match.
+        self.notary().trust(loaded.data, str(folder), plan=digest)
+        result = {"id": space.id, "name": space.name, "trusted": True, "plan_sha256": digest}
         return result, (
             f"trusted space {space.name} ({space.id}); no server runs, so its panes start "
             "when one does"

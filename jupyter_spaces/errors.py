@@ -1,5 +1,6 @@
 """The one error type the API turns into an HTTP answer."""
 
+import errno
 from typing import Any
 
 from tornado.web import HTTPError
@@ -30,3 +31,13 @@ class SpacesError(HTTPError):
             body["reason"] = self.code
         body.update(self.details)
         return body
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+def disk_error(e: OSError, what: str) -> SpacesError:
+    """A refusal for an OSError while writing: 507 when the disk or quota is full (the client
+    can free space and retry), 500 otherwise; the message says what failed and why."""
+    status = 507 if e.errno in _FULL else 500
+    return SpacesError(status, f"{what}: {e.strerror or e}")

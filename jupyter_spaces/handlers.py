@@ -1,5 +1,9 @@
 """REST and WebSocket handlers. Every route goes through jupyter-server's authentication
-(``@web.authenticated`` / ``@ws_authenticated``) and authorization (resource ``spaces``).
+(``@web.authenticated`` / ``@ws_authenticated``) and authorization (resource ``spaces``): reading
+needs ``read``, changing needs ``write``, and anything that starts a process or types into one
+(new panes, input, restart, trust, restoring a snapshot, resuming a session, the channel, and
+turning on ``autorestart``) needs ``execute`` as well, as jupyter-server asks of kernels and
+terminals. Permission to edit is not permission to run.
 
 The pane channel speaks terminado's messages (``["stdin", s]``, ``["stdout", s]``,
 ``["set_size", rows, cols]``, ``["setup", {}]``) so JupyterLab's terminal client code can talk
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -29,6 +34,8 @@ from .host.stream import PaneStream, Watcher
 from .manager import SpaceManager, check_size
 
 AUTH_RESOURCE = "spaces"
+# Stacked under ``@authorized`` (which checks read/write by HTTP method).
+executes: Callable[[Any], Any] = authorized("execute", AUTH_RESOURCE)
 _ID = r"(?P<space_id>[^/]+)"
 _PANE = r"(?P<pane_id>[^/]+)"
 _SNAPSHOT = r"(?P<snapshot_id>[^/]+)"
@@ -45,11 +52,19 @@ class SpacesAPIHandler(APIHandler):
         await super().prepare()
         await self.manager.ready()
 
+    async def require_execute(self) -> None:
+        if not await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "execute", AUTH_RESOURCE)
+        ):
+            raise SpacesError(403, f"not authorized to execute on resource: {AUTH_RESOURCE}")
+
     def body(self) -> dict[str, Any]:
         try:
             body = json.loads(self.request.body or b"{}")
         except (ValueError, UnicodeDecodeError) as e:
             raise SpacesError(400, f"the request body is not valid JSON: {e}") from None
+        except RecursionError:
+            raise SpacesError(400, "the request body is nested too deeply") from None
         if not isinstance(body, dict):
             raise SpacesError(400, "the request body must be a JSON object")
         return body
@@ -113,6 +128,7 @@ class PanesHandler(SpacesAPIHandler):
 
     @web.authenticated
     @authorized
+    @executes
     async def post(self, space_id: str) -> None:
         pane = await self.manager.create_pane(space_id, self.body())
         self.set_header("Location", self.base_url + f"api/spaces/{space_id}/panes/{pane['id']}")
@@ -128,7 +144,11 @@ class PaneHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def patch(self, space_id: str, pane_id: str) -> None:
-        self.reply(await self.manager.update_pane(space_id, pane_id, self.body()))
+        body = self.body()
+        if body.get("autorestart") is True:
+            # A command that restarts by itself runs without anyone pressing Enter.
+            await self.require_execute()
+        self.reply(await self.manager.update_pane(space_id, pane_id, body))
 
     @web.authenticated
     @authorized
@@ -141,6 +161,7 @@ class PaneHandler(SpacesAPIHandler):
 class PaneInputHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
+    @executes
     async def post(self, space_id: str, pane_id: str) -> None:
         if len(self.request.body) > self.settings["spaces_app"].max_message_size + 1024:
             raise SpacesError(413, "the request body is too large")
@@ -152,6 +173,7 @@ class PaneInputHandler(SpacesAPIHandler):
 class PaneRestartHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
+    @executes
     async def post(self, space_id: str, pane_id: str) -> None:
         self.reply(await self.manager.restart_pane(space_id, pane_id))
 
@@ -177,9 +199,17 @@ def query_args(handler: SpacesAPIHandler) -> dict[str, str]:
     }
 
 
+class SpacePlanHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, space_id: str) -> None:
+        self.reply(await self.manager.space_plan(space_id))
+
+
 class SpaceTrustHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
+    @executes
     async def post(self, space_id: str) -> None:
         self.reply(await self.manager.trust_space(space_id, self.body()))
 
@@ -222,6 +252,7 @@ class SnapshotHandler(SpacesAPIHandler):
 class SnapshotRestoreHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
+    @executes
     async def post(self, space_id: str, snapshot_id: str) -> None:
         self.reply(await self.manager.restore_snapshot(space_id, snapshot_id, self.body()))
 
@@ -254,6 +285,7 @@ class SessionMessagesHandler(SpacesAPIHandler):
 class SessionResumeHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
+    @executes
     async def post(self, agent: str, session_id: str) -> None:
         pane = await self.manager.resume_session(agent, session_id, self.body())
         self.set_header(
@@ -346,6 +378,9 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
         except ValueError:
             self.refuse("message is not valid JSON")
             return
+        except RecursionError:
+            self.refuse("message is nested too deeply")
+            return
         if not isinstance(msg, list) or not msg or not isinstance(msg[0], str):
             self.refuse('a message is a JSON list such as ["stdin", "text"]')
             return
@@ -404,6 +439,7 @@ def route_table() -> list[tuple[str, type]]:
         (rf"{session}/messages", SessionMessagesHandler),
         (rf"{session}/resume", SessionResumeHandler),
         (rf"{base}/{_ID}", SpaceHandler),
+        (rf"{base}/{_ID}/plan", SpacePlanHandler),
         (rf"{base}/{_ID}/trust", SpaceTrustHandler),
         (rf"{base}/{_ID}/snapshots", SnapshotsHandler),
         (snapshot, SnapshotHandler),

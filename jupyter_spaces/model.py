@@ -30,8 +30,13 @@ Layout = dict[str, Any]
 """A layout node: ``{"type": "pane", "pane": id}`` or ``{"type": "split", ...}``."""
 
 _ID_RE = re.compile(r"[a-z0-9]{4,32}")
-# Agent session ids: UUIDs for the three CLIs; a custom agent's are the user's, kept printable.
-_SESSION_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Agent session ids: UUIDs for the three CLIs (agent-formats.md 1.2, 2.2, 3.2); a custom agent's
+# are the user's, kept printable. None may start with "-", so no CLI can read one as a flag.
+_SESSION_ID_RE = re.compile(r"[A-Za-z0-9._:][A-Za-z0-9._:-]{0,127}")
+_UUID_RE = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Sizes are fractions a UI stores after a drag; hand-written ones like 0.33/0.33/0.33 must pass.
 _SIZES_TOLERANCE = 0.02
 # Deep enough for any grid a person builds; bounded so that checking a hostile document ends
@@ -46,6 +51,33 @@ class WorkspaceError(ValueError):
 def valid_id(s: object) -> TypeGuard[str]:
     """Whether ``s`` is safe as a space or pane id in URLs, tmux names and file names."""
     return isinstance(s, str) and _ID_RE.fullmatch(s) is not None
+
+
+def valid_session_id(agent: object, session_id: object) -> TypeGuard[str]:
+    """Whether ``session_id`` is an id ``agent``'s CLI writes: a UUID for claude, codex and
+    gemini; for a custom agent 1 to 128 of ``[A-Za-z0-9._:-]``, not starting with ``-``."""
+    if not isinstance(session_id, str):
+        return False
+    if agent in ("claude", "codex", "gemini"):
+        return _UUID_RE.fullmatch(session_id) is not None
+    return agent == "custom" and _SESSION_ID_RE.fullmatch(session_id) is not None
+
+
+def runnable_text(value: object) -> bool:
+    """Whether ``value`` can reach a process as an argument or variable: a string without NUL
+    (the kernel's end of string) that encodes to UTF-8 (no lone surrogates)."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def env_name(value: object) -> bool:
+    """Whether ``value`` is an environment variable name a shell can export."""
+    return isinstance(value, str) and _ENV_NAME_RE.fullmatch(value) is not None
 
 
 def new_space_id() -> str:
@@ -264,8 +296,10 @@ def _take_time(doc: dict[str, Any], key: str, where: str, default: Any = _MISSIN
 
 def _take_argv(doc: dict[str, Any], where: str) -> list[str]:
     argv: list[Any] = _take(doc, "argv", list, where)
-    if not all(isinstance(a, str) for a in argv):
-        raise WorkspaceError(f"{where}: 'argv' must be a list of strings")
+    if not all(runnable_text(a) for a in argv):
+        raise WorkspaceError(
+            f"{where}: 'argv' must be a list of strings without NUL or lone surrogates"
+        )
     return argv
 
 
@@ -273,16 +307,21 @@ def _take_strings(doc: dict[str, Any], key: str, where: str, default: Any) -> An
     if key not in doc:
         return default
     value = doc[key]
-    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
-        raise WorkspaceError(f"{where}: {key!r} must be a list of strings")
+    if not isinstance(value, list) or not all(runnable_text(a) for a in value):
+        raise WorkspaceError(
+            f"{where}: {key!r} must be a list of strings without NUL or lone surrogates"
+        )
     return list(value)
 
 
 def _take_env(doc: dict[str, Any], where: str) -> dict[str, str]:
     env: dict[str, Any] = _take(doc, "env", dict, where, {})
     for key, value in env.items():
-        if not key or "=" in key or not isinstance(value, str):
-            raise WorkspaceError(f"{where}: 'env' must map variable names to strings ({key!r})")
+        if not env_name(key) or not runnable_text(value):
+            raise WorkspaceError(
+                f"{where}: 'env' must map variable names ([A-Za-z_][A-Za-z0-9_]*) to strings "
+                f"without NUL ({key!r})"
+            )
     return env
 
 
@@ -300,7 +339,7 @@ def check_cwd(cwd: object, where: str = "pane") -> str:
     """Return ``cwd`` if it is a POSIX path inside the space dir (``""`` is the dir itself)."""
     if not isinstance(cwd, str):
         raise WorkspaceError(f"{where}: 'cwd' must be a string")
-    if cwd.startswith("/") or "\0" in cwd or ".." in cwd.split("/"):
+    if cwd.startswith("/") or not runnable_text(cwd) or ".." in cwd.split("/"):
         raise WorkspaceError(
             f"{where}: 'cwd' must be a relative path inside the space directory, not {cwd!r}"
         )
@@ -335,14 +374,20 @@ class LaunchProfile:
     def from_json(cls, doc: object, where: str = "launch") -> LaunchProfile:
         if not isinstance(doc, dict):
             raise WorkspaceError(f"{where} must be an object")
+        # What runs must be fully understood: a launch field this version does not know could
+        # change what a newer one runs, so it makes the file broken rather than ignored.
+        unknown = sorted(set(doc) - set(cls._FIELDS))
+        if unknown:
+            raise WorkspaceError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}")
         model = _take(doc, "model", str, where, None)
+        if model is not None and (not model or not runnable_text(model)):
+            raise WorkspaceError(f"{where}: 'model' must be a non-empty string without NUL")
         return cls(
             argv=_take_argv(doc, where),
             env=_take_env(doc, where),
             model=model,
             args=_take_strings(doc, "args", where, []),
             resume=_take_strings(doc, "resume", where, None),
-            extra=_extra(doc, cls._FIELDS),
         )
 
 
@@ -460,8 +505,11 @@ class Pane:
         if not isinstance(autorestart, bool):
             raise WorkspaceError(f"{where}: 'autorestart' must be true or false")
         session_id = _take(doc, "session_id", str, where, None)
-        if session_id is not None and not _SESSION_ID_RE.fullmatch(session_id):
-            raise WorkspaceError(f"{where}: 'session_id' {session_id!r} is not a session id")
+        if session_id is not None and not valid_session_id(agent, session_id):
+            raise WorkspaceError(
+                f"{where}: 'session_id' {session_id!r} is not a session id of {agent or 'a pane'}"
+            )
+        _check_launch(kind, agent, argv, env, launch, autorestart, where)
         return cls(
             id=pane_id,
             kind=kind,
@@ -570,6 +618,50 @@ class Space:
             # Older documents are upgraded on reading, so they are written back as current.
             version=max(version, SCHEMA_VERSION),
         )
+
+
+def _check_launch(
+    kind: str,
+    agent: str | None,
+    argv: list[str],
+    env: dict[str, str],
+    launch: LaunchProfile,
+    autorestart: bool,
+    where: str,
+) -> None:
+    """Refuse a pane whose fields disagree about what runs: the file is broken, never silently
+    reconciled, so the plan a user is shown is the only reading of it."""
+    if argv != launch.argv:
+        raise WorkspaceError(f"{where}: 'argv' and 'launch.argv' differ")
+    if env != launch.env:
+        raise WorkspaceError(f"{where}: 'env' and 'launch.env' differ")
+    if not argv or not all(argv):
+        raise WorkspaceError(f"{where}: 'argv' must be a non-empty list of non-empty strings")
+    if autorestart and kind != "command":
+        raise WorkspaceError(f"{where}: 'autorestart' is only for command panes")
+    agent_only = [k for k in ("model", "args", "resume") if getattr(launch, k) not in (None, [])]
+    if kind != "agent":
+        if agent_only:
+            raise WorkspaceError(f"{where}: launch {', '.join(agent_only)} are only for agents")
+        return
+    if agent == "custom":
+        if launch.model is not None or launch.args:
+            raise WorkspaceError(f"{where}: a custom agent takes its flags in argv")
+        if launch.resume is not None and (
+            not launch.resume
+            or not all(launch.resume)
+            or not any("{session_id}" in a for a in launch.resume)
+        ):
+            raise WorkspaceError(
+                f"{where}: 'launch.resume' must be non-empty strings, one holding {{session_id}}"
+            )
+        return
+    if launch.resume is not None:
+        raise WorkspaceError(f"{where}: 'launch.resume' is only for custom agents")
+    if argv[0] != agent:
+        raise WorkspaceError(f"{where}: an {agent} pane runs {agent!r}, not {argv[0]!r}")
+    if any(not a for a in launch.args):
+        raise WorkspaceError(f"{where}: 'launch.args' must be non-empty strings")
 
 
 # -- the JSON Schema ----------------------------------------------------------------------------

@@ -14,22 +14,29 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
+import stat
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from .safefs import read_nofollow, state_subdir
 from .store import STATE_DIR, atomic_write_text
 
 SCREENS_DIR = "screens"
+# C0 controls but tab and newline, DEL, and the C1 controls (U+0080-U+009F, which xterm.js
+# reads as 8-bit escapes such as CSI): none can reach the terminal from a captured screen.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-_SHELL = r"""capture=$1; when=$2; shift 2
-[ -f "$capture" ] && cat -- "$capture"
-printf '\r\n\033[2m[jupyter-spaces] restored from %s\033[0m\r\n' "$when"
+# The printed file is the server's private, printable copy of the capture: removed once shown.
+_SHELL = r"""printed=$1; notice=$2; shift 2
+if [ -n "$printed" ]; then cat -- "$printed"; rm -f -- "$printed"; fi
+[ -n "$notice" ] && printf '\r\n\033[2m[jupyter-spaces] %s\033[0m\r\n' "$notice"
 exec "$@"
 """
-_WAIT = r"""when=$1; shown=$2; shift 2
-printf '\033[2m[jupyter-spaces] restored from %s\033[0m\r\n' "$when"
+_WAIT = r"""notice=$1; shown=$2; shift 2
+[ -n "$notice" ] && printf '\033[2m[jupyter-spaces] %s\033[0m\r\n' "$notice"
 printf 'Press Enter to run: %s\r\n' "$shown"
 read -r _ || exit 0
 exec "$@"
@@ -41,11 +48,13 @@ def capture_file(space_dir: Path, pane_id: str) -> Path:
 
 
 def captured_at(space_dir: Path, pane_id: str) -> float | None:
-    """When the pane last had output, as of its capture; None if it was never captured."""
+    """When the pane last had output, as of its capture; None if it was never captured (or the
+    capture is no regular file)."""
     try:
-        return capture_file(space_dir, pane_id).stat().st_mtime
+        st = capture_file(space_dir, pane_id).lstat()
     except OSError:
         return None
+    return st.st_mtime if stat.S_ISREG(st.st_mode) else None
 
 
 def trim(text: str, max_bytes: int) -> str:
@@ -61,20 +70,42 @@ def trim(text: str, max_bytes: int) -> str:
 
 
 def write_capture(space_dir: Path, pane_id: str, text: str, activity: float, max_bytes: int) -> int:
-    """Save a pane's text (atomically); returns the bytes written (0 if nothing to keep)."""
+    """Save a pane's text (atomically); returns the bytes written (0 if nothing to keep).
+    UnsafePath if the state folder or ``screens`` is a link."""
     text = trim(text, max_bytes)
     if not text.strip():
         return 0
-    path = capture_file(space_dir, pane_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = state_subdir(space_dir, SCREENS_DIR, create=True) / f"{pane_id}.txt"
     atomic_write_text(path, text)
-    os.utime(path, (activity, activity))
+    os.utime(path, (activity, activity), follow_symlinks=False)
     return len(text.encode("utf-8"))
 
 
 def forget_capture(space_dir: Path, pane_id: str) -> None:
     with contextlib.suppress(OSError):
-        capture_file(space_dir, pane_id).unlink()
+        (state_subdir(space_dir, SCREENS_DIR) / f"{pane_id}.txt").unlink()
+
+
+def printable(data: bytes) -> str:
+    """``data`` as text a terminal shows and never interprets (invalid UTF-8 replaced)."""
+    return _CONTROLS.sub("", data.decode("utf-8", "replace"))
+
+
+def printable_copy(space_dir: Path, pane_id: str, dest: Path, max_bytes: int) -> Path | None:
+    """Write the capture of a pane, made printable (see ``printable``), to ``dest``, a
+    private file; None when there is no capture to show."""
+    try:
+        data = read_nofollow(state_subdir(space_dir, SCREENS_DIR) / f"{pane_id}.txt", max_bytes)
+    except OSError:
+        return None
+    text = printable(data)
+    if not text.strip():
+        return None
+    dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return dest
 
 
 def when_text(t: float | None) -> str:
@@ -83,11 +114,12 @@ def when_text(t: float | None) -> str:
     return datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def restored_shell(argv: Sequence[str], capture: Path, when: str) -> list[str]:
-    """Show the old text and a "restored from" line, then run the shell."""
-    return ["/bin/sh", "-c", _SHELL, "sh", str(capture), when, *argv]
+def restored_shell(argv: Sequence[str], printed: Path | None, notice: str) -> list[str]:
+    """Show the old text (a printable copy, removed once shown) and a notice, then run the
+    shell."""
+    return ["/bin/sh", "-c", _SHELL, "sh", str(printed or ""), notice, *argv]
 
 
-def waiting_command(argv: Sequence[str], when: str) -> list[str]:
+def waiting_command(argv: Sequence[str], notice: str) -> list[str]:
     """Show the command and run it only after Enter (the argv is shown, never parsed)."""
-    return ["/bin/sh", "-c", _WAIT, "sh", when, shlex.join(argv), *argv]
+    return ["/bin/sh", "-c", _WAIT, "sh", notice, shlex.join(argv), *argv]

@@ -31,6 +31,7 @@ from .model import (
     validate_layout,
     validate_schema,
 )
+from .safefs import UnsafePath, read_nofollow, state_subdir
 
 STATE_DIR = ".jupyter-spaces"
 SPACE_FILE = "space.json"
@@ -254,6 +255,18 @@ class LoadResult:
     read_only: bool
     # The parsed file, when it is usable: pass it to ``save`` as ``base``.
     document: dict[str, Any] | None = None
+    # The exact bytes read (None when missing or unreadable): trust is decided on these.
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What ``WorkspaceStore.save`` wrote: the document now on disk, its exact bytes (None if
+    nothing was written), and whether a change made elsewhere was merged in."""
+
+    document: dict[str, Any]
+    data: bytes | None
+    merged_foreign: bool
 
 
 class WorkspaceStore:
@@ -280,12 +293,24 @@ class WorkspaceStore:
         """Read the space in ``dir``; never raises for a bad file, and never changes it."""
         path = self.space_file(dir)
         try:
-            with path.open("rb") as f:
-                data = f.read(self.max_bytes + 1)
+            state_subdir(Path(dir))
+            data = read_nofollow(path, self.max_bytes + 1)
         except FileNotFoundError:
             return LoadResult("missing", None, f"there is no {SPACE_FILE} in this folder", False)
+        except UnsafePath as e:
+            return _broken(f"{SPACE_FILE} cannot be read: {e}")
         except OSError as e:
             return _broken(f"{SPACE_FILE} cannot be read: {e.strerror or e}")
+        return self.parse(data)
+
+    def parse(self, data: bytes) -> LoadResult:
+        """What ``load`` makes of a workspace file's bytes (``data`` is kept in the result)."""
+        result = self._parse(data)
+        return LoadResult(
+            result.status, result.space, result.message, result.read_only, result.document, data
+        )
+
+    def _parse(self, data: bytes) -> LoadResult:
         if len(data) > self.max_bytes:
             return _broken(f"{SPACE_FILE} is larger than {self.max_bytes} bytes")
         if not data.strip():
@@ -304,6 +329,13 @@ class WorkspaceStore:
             return _broken(f"{SPACE_FILE} is nested too deeply")
         if not isinstance(doc, dict):
             return _broken(f"{SPACE_FILE} must hold a JSON object, not {_json_type(doc)}")
+        try:
+            # A "\ud800" escape decodes to a string no file or process can take.
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return _broken(f"{SPACE_FILE} holds a lone surrogate (an invalid \\u escape)")
+        except RecursionError:
+            return _broken(f"{SPACE_FILE} is nested too deeply")
         version = doc.get("version")
         if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
             return LoadResult(
@@ -322,15 +354,21 @@ class WorkspaceStore:
         return LoadResult("ok", space, "", False, doc)
 
     def save(
-        self, dir: Path | str, space: Space, base: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+        self,
+        dir: Path | str,
+        space: Space,
+        base: dict[str, Any] | None = None,
+        *,
+        replace_id: str | None = None,
+    ) -> Saved:
         """Write ``space`` to ``dir``, merged with changes made on disk since ``base``.
 
-        ``base`` is the document as last loaded or saved by us (``LoadResult.document`` or the
-        return value of ``save``); without it nothing on disk is dropped. Returns the document
-        now on disk, the next ``base``; if the merge changes nothing the file is not rewritten.
-        Raises WorkspaceError (and writes nothing) for an invalid result or a file that is
-        broken, newer or belongs to another space; OSError if the disk refuses.
+        ``base`` is the document as last loaded or saved by us (``LoadResult.document`` or
+        ``Saved.document``); without it nothing on disk is dropped. If the merge changes nothing
+        the file is not rewritten. ``replace_id`` is the id the file on disk may carry instead
+        of ``space.id`` (a copied folder that gets its own id). Raises WorkspaceError (and
+        writes nothing) for an invalid result or a file that is broken, newer or belongs to
+        another space; UnsafePath for a linked state folder; OSError if the disk refuses.
         """
         dir = Path(dir)
         path = self.space_file(dir)
@@ -346,33 +384,35 @@ class WorkspaceStore:
             if current.status in ("broken", "newer"):
                 raise WorkspaceError(f"refusing to save over {SPACE_FILE}: {current.message}")
             theirs = current.document
+            foreign = False
             if theirs is None:  # missing: first save, or deleted on disk; ours is all there is
                 merged = ours
             else:
-                if theirs["id"] != ours["id"]:
+                if theirs["id"] != ours["id"] and theirs["id"] != replace_id:
                     raise WorkspaceError(
                         f"refusing to save space {ours['id']}: {SPACE_FILE} belongs to space "
                         f"{theirs['id']}"
                     )
-                base = {} if base is None else base
-                merged = ours if theirs == base else merge_documents(base, ours, theirs)
+                theirs = {**theirs, "id": ours["id"]}
+                base = {} if base is None else {**base, "id": ours["id"]}
+                foreign = theirs != base
+                merged = merge_documents(base, ours, theirs) if foreign else ours
                 _check(
                     merged,
                     f"refusing to save space {space.id}, merging it with {SPACE_FILE} failed",
                 )
-                if merged == theirs:
-                    return merged
-            state = self.state_dir(dir)
+                if merged == theirs and current.document == theirs:
+                    return Saved(merged, None, foreign)
             if not dir.is_dir():
                 raise WorkspaceError(f"cannot save space {space.id}: its folder is not a directory")
-            state.mkdir(mode=0o755, exist_ok=True)
+            state = state_subdir(dir, create=True)
             gitignore = state / ".gitignore"
-            if current.status == "missing" and not gitignore.exists():
+            if current.status == "missing" and not os.path.lexists(gitignore):
                 atomic_write_text(gitignore, GITIGNORE)
             _remove_stale_temps(state)
             text = json.dumps(merged, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
             atomic_write_text(path, text, keep_previous=state / PREVIOUS_FILE)
-        return merged
+        return Saved(merged, text.encode("utf-8"), foreign)
 
     def delete(self, dir: Path | str, force: bool = False) -> None:
         """Remove the files of the space in ``dir`` that jupyter-spaces owns.
@@ -381,8 +421,11 @@ class WorkspaceStore:
         person or another version can still use. The folder goes only once nothing else is in
         it; while other files remain (screens, transcripts), its ``.gitignore`` stays too.
         """
-        state = self.state_dir(dir)
         with self._lock:
+            try:
+                state = state_subdir(Path(dir))
+            except FileNotFoundError:
+                return
             current = self.load(dir)
             if not force and current.status in ("broken", "newer"):
                 raise WorkspaceError(f"refusing to delete {SPACE_FILE}: {current.message}")

@@ -6,6 +6,13 @@ signed: the HMAC-SHA256 of its exact bytes, under a secret kept in the user's Ju
 recorded in a small SQLite database beside it. A file is trusted when its signature is recorded.
 Nothing is written into ``space.json`` itself, so the file stays the same on every machine and in
 git.
+
+A signature covers the folder as well as the bytes (its *scope*): a copy of a project (a second
+clone, a ``git worktree``) holds the same bytes, and trusting one folder must not make the other
+one's panes start. A missing database, or a new ``trust_dir``, means nothing is trusted.
+
+A trust given by a person may also record the digest of the run plans they were shown (see
+``plan.py``); the server starts such a file's panes only while its plans still have that digest.
 """
 
 from __future__ import annotations
@@ -53,7 +60,13 @@ class Notary:
                 raise OSError(f"the trust secret {self.secret_path} is empty")
         return self._secret
 
-    def sign(self, data: bytes) -> str:
+    def sign(self, data: bytes, scope: str) -> str:
+        # The NUL keeps (scope, data) pairs apart: no folder path holds one.
+        return hmac.new(
+            self._key(), scope.encode("utf-8") + b"\0" + data, hashlib.sha256
+        ).hexdigest()
+
+    def _legacy_sign(self, data: bytes) -> str:
         return hmac.new(self._key(), data, hashlib.sha256).hexdigest()
 
     def _db(self) -> sqlite3.Connection:
@@ -62,15 +75,22 @@ class Notary:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS signatures (sig TEXT PRIMARY KEY, last_seen REAL NOT NULL)"
         )
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(signatures)")}
+        if "plan" not in columns:
+            conn.execute("ALTER TABLE signatures ADD COLUMN plan TEXT")
         return conn
 
-    def trust(self, data: bytes) -> None:
-        """Record ``data`` (a workspace file's bytes) as trusted."""
-        sig = self.sign(data)
+    def trust(self, data: bytes, scope: str, plan: str | None = None) -> None:
+        """Record ``data`` (a file's bytes) as trusted in ``scope`` (its folder), with the digest
+        of the run plans the user was shown, if a person gave this trust."""
+        sig = self.sign(data, scope)
         with self._lock:
             conn = self._db()
             try:
-                conn.execute("INSERT OR REPLACE INTO signatures VALUES (?, ?)", (sig, time.time()))
+                conn.execute(
+                    "INSERT OR REPLACE INTO signatures (sig, last_seen, plan) VALUES (?, ?, ?)",
+                    (sig, time.time(), plan),
+                )
                 conn.execute(
                     "DELETE FROM signatures WHERE sig NOT IN "
                     "(SELECT sig FROM signatures ORDER BY last_seen DESC LIMIT ?)",
@@ -79,18 +99,29 @@ class Notary:
             finally:
                 conn.close()
 
-    def is_trusted(self, data: bytes) -> bool:
-        sig = self.sign(data)
+    def _row(self, sig: str) -> tuple[str | None] | None:
         with self._lock:
             conn = self._db()
             try:
-                row = conn.execute("SELECT 1 FROM signatures WHERE sig = ?", (sig,)).fetchone()
+                row = conn.execute("SELECT plan FROM signatures WHERE sig = ?", (sig,)).fetchone()
             finally:
                 conn.close()
-        return row is not None
+        return None if row is None else (row[0],)
 
-    def file_trusted(self, path: Path) -> bool:
-        try:
-            return self.is_trusted(Path(path).read_bytes())
-        except FileNotFoundError:
+    def is_trusted(self, data: bytes, scope: str) -> bool:
+        if not self.db_path.exists():
+            return False  # nothing was ever trusted here; don't create a secret to say so
+        return self._row(self.sign(data, scope)) is not None
+
+    def trusted_plan(self, data: bytes, scope: str) -> tuple[bool, str | None]:
+        """(whether ``data`` is trusted in ``scope``, the plan digest its trust recorded)."""
+        if not self.db_path.exists():
+            return False, None
+        row = self._row(self.sign(data, scope))
+        return (row is not None), (row[0] if row else None)
+
+    def legacy_trusted(self, data: bytes) -> bool:
+        """Whether ``data`` was signed by a version that did not bind signatures to folders."""
+        if not self.db_path.exists():
             return False
+        return self._row(self._legacy_sign(data)) is not None

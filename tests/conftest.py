@@ -76,3 +76,14 @@ async def wait_for(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s; last value: {last!r}")
+
+
+async def trust(api: Callable[..., Awaitable[Any]], space_id: str) -> tuple[int, Any]:
+    """Trust a space as the trust dialog does: fetch the plan, then name it."""
+    code, plan = await api("GET", space_id, "plan")
+    if code != 200:
+        return code, plan
+    result: tuple[int, Any] = await api(
+        "POST", space_id, "trust", body={"plan_sha256": plan["plan_sha256"]}
+    )
+    return result

@@ -68,7 +68,7 @@ def offline(tmp_path: Path) -> tuple[Path, Path, Path, Space]:
     space.add_pane(Pane.new("agent", ["claude"], "", "claude", agent="claude", session_id=SID))
     WorkspaceStore().save(folder, space)
     notary = Notary(home / "jupyter-data" / "jupyter_spaces")
-    notary.trust(WorkspaceStore.space_file(folder).read_bytes())
+    notary.trust(WorkspaceStore.space_file(folder).read_bytes(), str(folder))
     transcript = claude / "projects" / "-proj" / f"{SID}.jsonl"
     transcript.parent.mkdir()
     transcript.write_text(
@@ -108,7 +108,7 @@ def test_snapshots_without_a_server(offline):
     doc["name"] = "renamed"
     WorkspaceStore.space_file(folder).write_text(json.dumps(doc))
     Notary(home / "jupyter-data" / "jupyter_spaces").trust(
-        WorkspaceStore.space_file(folder).read_bytes()
+        WorkspaceStore.space_file(folder).read_bytes(), str(folder)
     )
     out = run(["restore", str(folder), snap["id"]], home)
     assert out.returncode == 0, out.stderr
@@ -116,7 +116,7 @@ def test_snapshots_without_a_server(offline):
     assert transcript.read_bytes() == original
     assert WorkspaceStore().load(folder).space.name == "proj"
     notary = Notary(home / "jupyter-data" / "jupyter_spaces")
-    assert notary.file_trusted(WorkspaceStore.space_file(folder)), "still trusted"
+    assert trusted(notary, folder), "still trusted"
 
     out = run(["prune", str(folder), "--keep", "0", "--json"], home)
     assert out.returncode == 0 and json.loads(out.stdout) == {"deleted": [snap["id"]], "kept": []}
@@ -173,18 +173,27 @@ def test_trust_without_a_server_signs_the_file(offline):
     doc["name"] = "edited by hand"
     WorkspaceStore.space_file(folder).write_text(json.dumps(doc))
     notary = Notary(home / "jupyter-data" / "jupyter_spaces")
-    assert not notary.file_trusted(WorkspaceStore.space_file(folder))
+    assert not trusted(notary, folder)
     # An untrusted space is not restored behind the user's back.
     snap = json.loads(run(["snapshot", str(folder), "--json"], home).stdout)
     out = run(["restore", str(folder), snap["id"]], home)
     assert out.returncode == 1 and "not trusted" in out.stderr
+    # The plan is shown; with no terminal to answer and no --yes, nothing is trusted.
     out = run(["trust", str(folder)], home)
+    assert out.returncode == 1 and "--yes" in out.stderr, out.stderr
+    assert f"runs: claude --resume {SID}" in out.stdout and "then: " in out.stdout
+    assert not trusted(notary, folder)
+    out = run(["trust", str(folder), "--yes"], home)
     assert out.returncode == 0, out.stderr
     assert "trusted space edited by hand" in out.stdout
-    assert notary.file_trusted(WorkspaceStore.space_file(folder))
+    assert trusted(notary, folder)
     WorkspaceStore.space_file(folder).write_text("{broken")
-    out = run(["trust", str(folder)], home)
+    out = run(["trust", str(folder), "--yes"], home)
     assert out.returncode == 1 and "cannot be trusted" in out.stderr
+
+
+def trusted(notary: Notary, folder: Path) -> bool:
+    return notary.is_trusted(WorkspaceStore.space_file(folder).read_bytes(), str(folder))
 
 
 def test_with_a_server_the_commands_go_through_its_api(machine, tmp_path):
@@ -241,7 +250,12 @@ def test_with_a_server_the_commands_go_through_its_api(machine, tmp_path):
         _, edited = srv.request("GET", f"/api/spaces/{sid}")
         assert edited["trusted"] is False
         out = cli("trust", folder)
-        assert out.returncode == 0 and "running" in out.stdout, out.stderr
+        assert out.returncode == 1 and "Press Enter" not in out.stdout, out.stderr
+        assert "starts 0 pane(s) now" in out.stdout and "running now" in out.stdout, out.stdout
+        assert "echo LIVE-$((6*7))" in out.stdout, out.stdout
+        assert srv.request("GET", f"/api/spaces/{sid}")[1]["trusted"] is False
+        out = cli("trust", folder, "--yes")
+        assert out.returncode == 0 and "trusted space edited" in out.stdout, out.stderr
         _, trusted = srv.request("GET", f"/api/spaces/{sid}")
         assert trusted["trusted"] is True
 

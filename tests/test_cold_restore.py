@@ -184,14 +184,22 @@ def test_an_untrusted_workspace_file_starts_nothing_until_trusted(machine, tmp_p
         ]:
             code, reply = srv.request(method, f"/api/spaces/c10ned00{path}", body or {})
             assert code == 409 and reply["reason"] == "untrusted", reply
-        # A trust names what the user reviewed: a file changed since then is refused.
-        shown = space["file_sha256"]
-        assert len(shown) == 64
-        code, reply = srv.request("POST", "/api/spaces/c10ned00/trust", {"sha256": "0" * 64})
+        # The plan shows exactly what trusting starts; a trust names that plan.
+        code, plan = srv.request("GET", "/api/spaces/c10ned00/plan")
+        assert code == 200 and plan["trusted"] is False, plan
+        (shown,) = plan["plans"]
+        assert shown["argv"] == ["sh", "-c", "touch ran; exec cat"]
+        assert shown["waits_for_enter"] is True and shown["cwd"] == "cloned"
+        assert shown["env"]["JUPYTER_SPACES_PANE"] == pane["id"]
+        code, reply = srv.request("POST", "/api/spaces/c10ned00/trust", {"plan_sha256": "0" * 64})
         assert code == 409 and reply["reason"] == "changed", reply
-        code, reply = srv.request("POST", "/api/spaces/c10ned00/trust", {"sha": shown})
-        assert code == 400, reply
-        code, trusted = srv.request("POST", "/api/spaces/c10ned00/trust", {"sha256": shown})
+        for body in ({}, {"sha256": space["file_sha256"]}, {"plan_sha256": 5}):
+            code, reply = srv.request("POST", "/api/spaces/c10ned00/trust", body)
+            assert code == 400, reply
+        assert not srv.request("GET", "/api/spaces/c10ned00")[1]["trusted"]
+        code, trusted = srv.request(
+            "POST", "/api/spaces/c10ned00/trust", {"plan_sha256": plan["plan_sha256"]}
+        )
         assert code == 200 and trusted["trusted"] is True
         assert [p["state"] for p in trusted["panes"]] == ["running"]
         wait(lambda: "Press Enter to run" in screen(srv, "c10ned00", pane["id"]))

@@ -33,7 +33,7 @@ def _save_forever(directory: Path) -> None:
     while True:
         n += 1
         space.name = f"v{n}-" + "x" * (n % 2000)  # sizes vary, so writes take varying time
-        base = store.save(directory, space, base)
+        base = store.save(directory, space, base).document
 
 
 def temps(directory: Path) -> list[Path]:
@@ -80,7 +80,7 @@ def test_sigkill_during_saves_never_leaves_a_bad_file(tmp_path: Path) -> None:
 
 def test_a_fresh_temp_file_of_a_write_in_progress_is_left_alone(tmp_path: Path) -> None:
     store = WorkspaceStore()
-    base = store.save(tmp_path, space := Space.new("a"))
+    base = store.save(tmp_path, space := Space.new("a")).document
     fresh = tmp_path / ".jupyter-spaces" / ".space.json.0123abcd.tmp"
     fresh.write_text("another writer, right now")
     space.name = "b"
@@ -127,7 +127,8 @@ async def test_a_full_disk_fails_the_save_and_keeps_the_old_file(api, small_disk
     filler = fill(small_disk)
 
     code, body = await api("PATCH", space["id"], body={"name": "x" * 190})
-    assert code == 500 and "No space left on device" in body["message"], body
+    # 507 Insufficient Storage: the client may free space and retry.
+    assert code == 507 and "No space left on device" in body["message"], body
     assert path.read_bytes() == old
     assert temps(small_disk) == []
     code, listed = await api("GET", space["id"])

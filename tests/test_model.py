@@ -288,7 +288,8 @@ def test_schema_check_of_a_deep_document_is_a_sentence() -> None:
 
 def test_round_trip_is_exact() -> None:
     doc = space_doc()
-    doc["panes"]["p001"]["launch"] = {"argv": ["bash", "-l"], "env": {"A": "1"}}
+    doc["panes"]["p001"]["argv"] = ["bash", "-l"]
+    doc["panes"]["p001"]["launch"] = {"argv": ["bash", "-l"], "env": {"TERM": "xterm"}}
     doc["panes"]["p001"]["title"] = "main"
     doc["panes"]["p001"]["env"] = {"TERM": "xterm"}
     doc["panes"]["p001"]["last_active"] = "2024-05-02T08:00:00Z"
@@ -300,16 +301,13 @@ def test_round_trip_is_exact() -> None:
 def test_round_trip_keeps_unknown_fields_everywhere() -> None:
     doc = space_doc(color="teal", future={"nested": [1, 2, {"x": None}]})
     doc["panes"]["p001"]["pinned"] = True
-    doc["panes"]["p001"]["launch"] = {"argv": ["bash"], "env": {}, "colour": "big", "flags": ["-v"]}
     doc["layout"]["zoomed"] = "p001"
     space = Space.from_json(copy.deepcopy(doc))
     assert space.extra == {"color": "teal", "future": {"nested": [1, 2, {"x": None}]}}
     assert space.panes["p001"].extra == {"pinned": True}
-    assert space.panes["p001"].launch.extra == {"colour": "big", "flags": ["-v"]}
     out = space.to_json()
     assert out["color"] == "teal" and out["future"] == doc["future"]
     assert out["panes"]["p001"]["pinned"] is True
-    assert out["panes"]["p001"]["launch"] == doc["panes"]["p001"]["launch"]
     assert out["layout"]["zoomed"] == "p001"
 
 
@@ -407,8 +405,26 @@ def bad(path: str, value: Any) -> dict[str, Any]:
         (bad("panes.p001.cwd", ...), "pane p001 has no 'cwd'"),
         (bad("panes.p001.cwd", "/home"), "relative path inside the space"),
         (bad("panes.p001.cwd", ".."), "relative path inside the space"),
-        (bad("panes.p001.env", {"A": 1}), "'env' must map variable names to strings"),
-        (bad("panes.p001.env", {"A=B": "1"}), "'env' must map variable names to strings"),
+        (bad("panes.p001.env", {"A": 1}), "'env' must map variable names"),
+        (bad("panes.p001.env", {"A=B": "1"}), "'env' must map variable names"),
+        (bad("panes.p001.env", {"1A": "1"}), "'env' must map variable names"),
+        (bad("panes.p001.env", {"A": "x\x00y"}), "'env' must map variable names"),
+        (bad("panes.p001.env", {"A": "\ud800"}), "'env' must map variable names"),
+        (bad("panes.p001.argv", ["bash", "a\x00b"]), "without NUL"),
+        (bad("panes.p001.argv", ["ba\udcffsh"]), "without NUL or lone surrogates"),
+        (bad("panes.p001.argv", []), "non-empty list"),
+        (bad("panes.p001.argv", ["bash", ""]), "non-empty list"),
+        (bad("panes.p001.cwd", "a\x00"), "relative path inside the space"),
+        # The dialog and the process must read the same fields: contradictions are broken.
+        (
+            bad("panes.p001.launch", {"argv": ["bash"], "env": {"LD_PRELOAD": ""}}),
+            "'env' and 'launch.env' differ",
+        ),
+        (bad("panes.p001.launch", {"argv": ["sh"]}), "'argv' and 'launch.argv' differ"),
+        (bad("panes.p001.launch", {"argv": ["bash"], "run": "x"}), "unknown field"),
+        (bad("panes.p001.launch", {"argv": ["bash"], "model": "m"}), "only for agents"),
+        (bad("panes.p001.launch", {"argv": ["bash"], "resume": ["x"]}), "only for agents"),
+        (bad("panes.p001.autorestart", True), "only for command panes"),
         (bad("panes.p001.title", 5), "'title' must be a string"),
         (bad("panes.p001.last_active", "soon"), "'last_active' must be an ISO-8601 time"),
         (bad("panes.p001.launch", []), "pane p001: launch must be an object"),
@@ -472,3 +488,62 @@ def test_schema_accepts_what_the_model_writes() -> None:
 def test_schema_errors_name_the_field(doc: dict[str, Any], field: str) -> None:
     with pytest.raises(WorkspaceError, match=field):
         validate_schema(doc)
+
+
+def agent_doc(agent: str, argv: list[str], **launch: Any) -> dict[str, Any]:
+    doc = space_doc()
+    pane = doc["panes"]["p001"]
+    pane.update(kind="agent", agent=agent, argv=argv, launch={"argv": argv, **launch})
+    return doc
+
+
+UUID = "3f0c9a52-7d1e-4b8a-9c55-1e2f3a4b5c6d"
+
+
+@pytest.mark.parametrize(
+    ("agent", "sid"),
+    [
+        ("claude", "--dangerously-skip-permissions"),
+        ("claude", "--yolo"),
+        ("codex", "../../etc"),
+        ("gemini", UUID + "x"),
+        ("claude", "-" + UUID[1:]),
+        ("custom", "--yolo"),
+        ("custom", "-x"),
+        ("custom", "a/b"),
+        ("custom", "a b"),
+    ],
+)
+def test_session_ids_that_could_be_flags_or_paths_are_broken(agent: str, sid: str) -> None:
+    argv = ["my-agent"] if agent == "custom" else [agent]
+    doc = agent_doc(agent, argv)
+    doc["panes"]["p001"]["session_id"] = sid
+    with pytest.raises(WorkspaceError, match="is not a session id"):
+        Space.from_json(doc)
+
+
+def test_session_ids_each_cli_writes_are_kept() -> None:
+    for agent in ("claude", "codex", "gemini"):
+        doc = agent_doc(agent, [agent])
+        doc["panes"]["p001"]["session_id"] = UUID
+        assert Space.from_json(doc).panes["p001"].session_id == UUID
+    doc = agent_doc("custom", ["my-agent"], resume=["my-agent", "--resume={session_id}"])
+    doc["panes"]["p001"]["session_id"] = "chat.2024:01_a-b"
+    assert Space.from_json(doc).panes["p001"].session_id == "chat.2024:01_a-b"
+
+
+@pytest.mark.parametrize(
+    ("agent", "argv", "launch", "message"),
+    [
+        ("claude", ["claude"], {"resume": ["x {session_id}"]}, "only for custom agents"),
+        ("claude", ["sh", "-c", "evil"], {}, "runs 'claude', not 'sh'"),
+        ("custom", ["x"], {"resume": ["x"]}, "one holding {session_id}"),
+        ("custom", ["x"], {"model": "m"}, "takes its flags in argv"),
+        ("codex", ["codex"], {"args": [""]}, "non-empty"),
+    ],
+)
+def test_agent_launch_fields_that_disagree_are_broken(
+    agent: str, argv: list[str], launch: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(WorkspaceError, match=message):
+        Space.from_json(agent_doc(agent, argv, **launch))

@@ -18,7 +18,7 @@ from jupyter_spaces.model import Pane, Space
 from jupyter_spaces.store import WorkspaceStore
 
 from . import test_cold_restore as cold
-from .conftest import needs_tmux
+from .conftest import needs_tmux, trust
 from .test_server_restart import wait
 
 machine = cold.machine
@@ -306,7 +306,7 @@ async def test_the_api_refuses_bad_ids_corrupt_snapshots_and_untrusted_restores(
     assert code == 409 and reply["reason"] == "untrusted"
     doc["name"] = "edited again"
     (folder / ".jupyter-spaces" / "space.json").write_text(json.dumps(doc))
-    code, _ = await api("POST", sid, "trust")  # trusts this file, not the snapshotted one
+    code, _ = await trust(api, sid)  # trusts this file, not the snapshotted one
     assert code == 200
     code, restored = await api(
         "POST", sid, "snapshots", snap["id"], "restore", body={"stop_running": True}

@@ -43,7 +43,7 @@ def saved_space(store: WorkspaceStore, project: Path, panes: int = 2) -> tuple[S
     space = Space.new("demo")
     for _ in range(panes):
         space.add_pane(Pane.new("shell", ["bash"]))
-    base = store.save(project, space)
+    base = store.save(project, space).document
     return space, base
 
 
@@ -200,7 +200,7 @@ def test_save_keeps_the_previous_version(store: WorkspaceStore, tmp_path: Path) 
     space, base = saved_space(store, tmp_path)
     first = space_file(tmp_path).read_text()
     space.name = "renamed"
-    base = store.save(tmp_path, space, base)
+    base = store.save(tmp_path, space, base).document
     assert json.loads(first)["name"] == "demo"
     assert (tmp_path / ".jupyter-spaces" / "space.prev.json").read_text() == first
     assert read_doc(tmp_path)["name"] == "renamed"
@@ -209,10 +209,10 @@ def test_save_keeps_the_previous_version(store: WorkspaceStore, tmp_path: Path) 
 def test_unchanged_save_does_not_rewrite(store: WorkspaceStore, tmp_path: Path) -> None:
     space, base = saved_space(store, tmp_path)
     space.name = "renamed"
-    base = store.save(tmp_path, space, base)
+    base = store.save(tmp_path, space, base).document
     prev = (tmp_path / ".jupyter-spaces" / "space.prev.json").read_text()
     mtime = space_file(tmp_path).stat().st_mtime_ns
-    assert store.save(tmp_path, space, base) == base
+    assert store.save(tmp_path, space, base).document == base
     assert space_file(tmp_path).stat().st_mtime_ns == mtime
     # The previous version is still the one before the rename, not a copy of the current one.
     assert (tmp_path / ".jupyter-spaces" / "space.prev.json").read_text() == prev
@@ -356,7 +356,7 @@ def test_merge_keeps_edits_made_on_disk(store: WorkspaceStore, tmp_path: Path) -
     write_doc(tmp_path, doc)
     # Meanwhile we change something unrelated.
     space.panes[second].last_active = "2030-01-01T00:00:00Z"
-    written = store.save(tmp_path, space, base)
+    written = store.save(tmp_path, space, base).document
     on_disk = read_doc(tmp_path)
     assert on_disk == written
     assert on_disk["owner"] == "ada"
@@ -390,7 +390,7 @@ def test_merge_keeps_a_pane_added_on_disk(store: WorkspaceStore, tmp_path: Path)
     # We add a pane of our own and change the layout with it.
     ours = Pane.new("shell", ["zsh"])
     space.add_pane(ours, next_to=first, direction="column")
-    written = store.save(tmp_path, space, base)
+    written = store.save(tmp_path, space, base).document
     assert set(written["panes"]) == {*base["panes"], pulled.id, ours.id}
     validate_layout(written["layout"], written["panes"])
     # Ours is placed where we put it; theirs is added to the repaired layout.
@@ -409,7 +409,7 @@ def test_merge_drops_deleted_panes(store: WorkspaceStore, tmp_path: Path) -> Non
     other.panes[b].title = "renamed on disk"
     write_doc(tmp_path, other.to_json())
     space.remove_pane(b)
-    written = store.save(tmp_path, space, base)
+    written = store.save(tmp_path, space, base).document
     assert list(written["panes"]) == [c]
     assert written["layout"] == {"type": "pane", "pane": c}
 
@@ -423,7 +423,7 @@ def test_merge_keeps_a_pane_deleted_on_disk_that_we_changed(
     other.remove_pane(a)
     write_doc(tmp_path, other.to_json())
     space.panes[a].title = "still running"
-    written = store.save(tmp_path, space, base)
+    written = store.save(tmp_path, space, base).document
     assert list(written["panes"]) == [a, b]
     validate_layout(written["layout"], [a, b])
 
@@ -435,7 +435,7 @@ def test_merge_without_base_drops_nothing_on_disk(store: WorkspaceStore, tmp_pat
     write_doc(tmp_path, doc)
     space.remove_pane(next(iter(space.panes)))
     space.name = "ours"
-    written = store.save(tmp_path, space)
+    written = store.save(tmp_path, space).document
     assert written["owner"] == "ada" and written["name"] == "ours"
     assert set(written["panes"]) == set(doc["panes"])
 
@@ -443,7 +443,7 @@ def test_merge_without_base_drops_nothing_on_disk(store: WorkspaceStore, tmp_pat
 def test_save_after_file_deleted_on_disk_writes_ours(store: WorkspaceStore, tmp_path: Path) -> None:
     space, base = saved_space(store, tmp_path)
     space_file(tmp_path).unlink()
-    assert store.save(tmp_path, space, base) == space.to_json()
+    assert store.save(tmp_path, space, base).document == space.to_json()
     assert read_doc(tmp_path) == space.to_json()
 
 

@@ -179,6 +179,29 @@ def command_line(commands: Sequence[Sequence[str]]) -> str:
     return " ; ".join(" ".join(quote(a) for a in cmd) for cmd in commands)
 
 
+# tmux reads its own command line before it starts anything: an argument that ends in ";" ends
+# a tmux command there (``["echo", "done;", "run-shell", "…"]`` would run ``run-shell``), and
+# ``-e``/``-c`` values go through the same parser. So no string of the user's is ever a whole
+# tmux argument: each is given with one extra character that this small sh program strips
+# again; it enters the directory, exports the variables (PATH too, which ``-e`` would not
+# apply to the lookup) and execs the argv, which no shell parses.
+_SENTINEL = "."
+_SPAWN = r"""cd -- "${1%.}" || exit 126
+shift; n=${1%.}; shift
+while [ "$n" -gt 0 ]; do export "${1%.}" || exit 126; shift; n=$((n - 1)); done
+for a do set -- "$@" "${a%.}"; shift; done
+exec "$@"
+"""
+
+
+def spawn_command(argv: Sequence[str], cwd: str, env: dict[str, str]) -> list[str]:
+    """The tmux arguments that run ``argv`` in ``cwd`` with ``env`` added, every byte kept."""
+    if not argv:
+        raise ValueError("argv must not be empty")
+    words = [cwd, str(len(env)), *(f"{k}={v}" for k, v in env.items()), *argv]
+    return ["/bin/sh", "-c", _SPAWN, "jupyter-spaces", *(w + _SENTINEL for w in words)]
+
+
 def find_terminal_type() -> str:
     """tmux-256color where the terminfo entry exists, screen-256color otherwise."""
     for base in ("/usr/share/terminfo", "/lib/terminfo", "/etc/terminfo", "/usr/lib/terminfo"):
@@ -283,16 +306,12 @@ class TmuxServer:
         size: tuple[int, int] | None = None,
     ) -> PaneInfo:
         """Start ``argv`` in a new detached session. The process is a child of the tmux server,
-        never of jupyter-server, so it outlives the server."""
+        never of jupyter-server, so it outlives the server. ``argv``, ``cwd`` and ``env`` reach
+        the process byte for byte (see ``spawn_command``)."""
         rows, cols = size or self.default_size
-        # With two or more arguments tmux execs directly; `sh -c 'exec "$0" "$@"'` makes even a
-        # one-element argv exec without any shell parsing of the user's words.
-        cmd = ["/bin/sh", "-c", 'exec "$0" "$@"', *argv]
-        new = ["new-session", "-d", "-s", name, "-c", cwd, "-x", str(cols), "-y", str(rows)]
-        for key, value in env.items():
-            new += ["-e", f"{key}={value}"]
+        new = ["new-session", "-d", "-s", name, "-c", "/", "-x", str(cols), "-y", str(rows)]
         await self.run(
-            [*new, "--", *cmd],
+            [*new, "--", *spawn_command(argv, cwd, env)],
             # A fixed per-window size: clients (control clients included) never change it.
             ["resize-window", "-t", f"={name}:", "-x", str(cols), "-y", str(rows)],
         )
@@ -362,9 +381,9 @@ class TmuxServer:
         out = await self.run(["capture-pane", "-p", "-J", "-t", f"={name}:", "-S", start])
         return out
 
-    async def respawn(self, name: str, argv: Sequence[str], cwd: str) -> None:
-        cmd = ["/bin/sh", "-c", 'exec "$0" "$@"', *argv]
-        await self.run(["respawn-pane", "-k", "-t", f"={name}:", "-c", cwd, "--", *cmd])
+    async def respawn(self, name: str, argv: Sequence[str], cwd: str, env: dict[str, str]) -> None:
+        cmd = spawn_command(argv, cwd, env)
+        await self.run(["respawn-pane", "-k", "-t", f"={name}:", "-c", "/", "--", *cmd])
 
     async def kill_server(self) -> None:
         await self.run(["kill-server"], check=False)

@@ -53,16 +53,22 @@ class SpaceManager(SnapshotOps, AgentOps):
         await asyncio.shield(self._started)
 
     async def _start(self) -> None:
-        # Spaces registered before signatures existed (an upgrade) were all opened by this user:
-        # they are trusted once, as they are now, rather than all stopping at once.
-        upgrade = not self.notary.db_path.exists() and bool(self.registry.entries())
+        # A missing trust database means nothing is trusted. Signatures made before they were
+        # bound to a folder count for the folder registered under the file's own id (a copy
+        # is registered under another id, so it never inherits one).
         for space_id, info in self.registry.entries().items():
             entry = self.entries[space_id] = SpaceEntry(space_id, Path(info["dir"]))
             self._refresh(entry)
-            if upgrade and entry.status == "ok" and not entry.trusted:
-                self.notary.trust(entry.file.read_bytes())
+            if (
+                entry.status == "ok"
+                and not entry.trusted
+                and entry.file_id is None
+                and entry.data is not None
+                and self.notary.legacy_trusted(entry.data)
+            ):
+                self.notary.trust(entry.data, entry.scope)
                 entry.trusted = True
-                self.log.info("jupyter-spaces: space %s trusted (it predates signatures)", space_id)
+                self.log.info("jupyter-spaces: space %s: its trust now names its folder", space_id)
         if not self.tmux.available:
             self.host_error = INSTALL_HINT
             self.log.warning("jupyter-spaces: %s", INSTALL_HINT)

@@ -151,6 +151,7 @@ class AgentOps(SpacesCore):
                 agent=agent,
                 session_id=launch.session_id,
             )
-            await self._start_pane(entry, pane, cwd, place, launch)
+            plan = await self._plan(entry, pane, "start", launch)
+            await self._start_pane(entry, pane, plan, place)
         self.emit({"action": "pane_created", "space_id": space_id, "pane_id": pane.id})
         return await self.get_pane(space_id, pane.id)

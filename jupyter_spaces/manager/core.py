@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import pwd
 import re
 import time
 from collections.abc import Callable
@@ -21,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..agent_panes import AgentPanes, parse_agent_request
-from ..agents.launch import AgentLaunch, wrap
-from ..errors import SpacesError
+from ..agents.launch import AgentLaunch
+from ..errors import SpacesError, disk_error
 from ..host.stream import PaneStream
 from ..host.tmux import (
     PaneInfo,
@@ -31,12 +30,23 @@ from ..host.tmux import (
     parse_session_name,
     session_name,
 )
-from ..model import PANE_KINDS, Pane, Space, WorkspaceError, valid_id, validate_layout
+from ..model import (
+    PANE_KINDS,
+    Pane,
+    Space,
+    WorkspaceError,
+    new_space_id,
+    valid_id,
+    validate_layout,
+)
 from ..paths import existing_dir, relative_to_root
+from ..plan import RunPlan, login_shell, make_plan
 from ..registry import Registry
 from ..restore import (
     forget_capture,
+    printable_copy,
 )
+from ..safefs import UnsafePath
 from ..sessions import SessionService
 from ..store import WorkspaceStore
 from ..trust import Notary
@@ -60,31 +70,25 @@ class SpaceEntry:
     status: str = "missing"
     message: str = ""
     read_only: bool = False
-    stamp: tuple[int, int] | None = None
     trusted: bool = False
-    digest: tuple[tuple[int, int] | None, str | None] = (None, None)  # (stamp, sha256)
+    # The exact bytes ``space`` was read from, and their SHA-256 (None: no readable file).
+    data: bytes | None = None
+    digest: str | None = None
+    # The id the file carries when it differs from ours: a copy of another folder's space
+    # (a second clone, a worktree), registered under its own id until the user trusts it.
+    file_id: str | None = None
+    # The digest of run plans recorded by a trust given offline (``jupyter spaces trust``):
+    # its panes start only while their plans still match it.
+    trusted_plan: str | None = None
 
     @property
     def file(self) -> Path:
         return self.dir / ".jupyter-spaces" / "space.json"
 
-
-def login_shell() -> str:
-    shell = os.environ.get("SHELL")
-    if not shell:
-        try:
-            shell = pwd.getpwuid(os.getuid()).pw_shell
-        except KeyError:
-            shell = ""
-    return shell or "/bin/sh"
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size)
+    @property
+    def scope(self) -> str:
+        """What a signature is bound to besides the bytes: this folder."""
+        return str(self.dir)
 
 
 class SpacesCore:
@@ -130,29 +134,33 @@ class SpacesCore:
         return self._locks.setdefault(space_id, asyncio.Lock())
 
     def _refresh(self, entry: SpaceEntry) -> None:
-        """Re-read the workspace file if it changed on disk (a hand edit, a git pull)."""
-        stamp = _stamp(entry.file)
-        if stamp is not None and stamp == entry.stamp:
-            if not entry.trusted and entry.status == "ok":  # `jupyter spaces trust` may have run
-                entry.trusted = self.notary.file_trusted(entry.file)
-            return
+        """Re-read the workspace file: a hand edit or a git pull changes it under us. The bytes
+        are read each time (a few kilobytes): an unchanged (mtime, size) proves nothing about
+        them, and trust is decided on exactly the bytes that ``entry.space`` came from."""
         result = self.store.load(entry.dir)
+        digest = hashlib.sha256(result.data).hexdigest() if result.data is not None else None
+        if digest is not None and digest == entry.digest and entry.status == result.status:
+            if not entry.trusted and entry.status == "ok":  # `jupyter spaces trust` may have run
+                self._check_trust(entry, result.data)
+            return
         entry.status, entry.message = result.status, result.message
         entry.read_only = result.read_only
         entry.space = result.space
         entry.base = result.document if result.status == "ok" else None
-        entry.stamp = stamp
-        entry.trusted = result.status == "ok" and self.notary.file_trusted(entry.file)
+        entry.data, entry.digest = result.data, digest
+        entry.file_id = None
+        if entry.space is not None and entry.space.id != entry.id:
+            entry.file_id = entry.space.id
+            entry.space.id = entry.id
+        entry.trusted = False
+        entry.trusted_plan = None
+        if result.status == "ok":
+            self._check_trust(entry, result.data)
 
-    def _digest(self, entry: SpaceEntry) -> str | None:
-        """SHA-256 of the workspace file as last read (recomputed when the file changes)."""
-        if entry.digest[0] != entry.stamp or entry.stamp is None:
-            try:
-                digest: str | None = hashlib.sha256(entry.file.read_bytes()).hexdigest()
-            except OSError:
-                digest = None
-            entry.digest = (entry.stamp, digest)
-        return entry.digest[1]
+    def _check_trust(self, entry: SpaceEntry, data: bytes | None) -> None:
+        if data is None:
+            return
+        entry.trusted, entry.trusted_plan = self.notary.trusted_plan(data, entry.scope)
 
     def _entry(self, space_id: str) -> SpaceEntry:
         entry = self.entries.get(space_id) if valid_id(space_id) else None
@@ -172,27 +180,40 @@ class SpacesCore:
             raise SpacesError(409, _untrusted(entry.id), "untrusted")
         return entry.space
 
-    def _save(self, entry: SpaceEntry, sign: bool = True) -> None:
-        """Write the space; ``sign`` False leaves the result untrusted unless its bytes already
-        were (a restored snapshot of an untrusted file)."""
+    def _save(self, entry: SpaceEntry, trusted_source: bool = True) -> None:
+        """Write the space. The written bytes are signed only when they are exactly what this
+        server decided from a trusted state (``trusted_source``): a merge that took in a change
+        made elsewhere (a ``git pull`` landing mid-save) leaves the file untrusted."""
         assert entry.space is not None
         try:
-            entry.base = self.store.save(entry.dir, entry.space, entry.base)
+            saved = self.store.save(entry.dir, entry.space, entry.base, replace_id=entry.file_id)
         except (WorkspaceError, OSError) as e:
             # What was changed in memory did not reach the file: forget it, re-read the file.
-            entry.stamp = None
+            entry.digest = None
             self._refresh(entry)
             if isinstance(e, WorkspaceError):
                 raise SpacesError(409, str(e)) from None
-            raise SpacesError(500, f"could not write space.json: {e.strerror or e}") from None
-        entry.space = Space.from_json(entry.base)
-        entry.stamp = _stamp(entry.file)
-        if not sign:
-            entry.trusted = self.notary.file_trusted(entry.file)
+            if isinstance(e, UnsafePath):
+                raise SpacesError(409, f"could not write space.json: {e}") from None
+            raise disk_error(e, "could not write space.json") from None
+        entry.base = saved.document
+        entry.space = Space.from_json(saved.document)
+        entry.file_id = None
+        if saved.data is None:
+            return  # nothing to write: the file already says this
+        entry.data, entry.digest = saved.data, hashlib.sha256(saved.data).hexdigest()
+        entry.trusted_plan = None
+        if trusted_source and not saved.merged_foreign:
+            self.notary.trust(saved.data, entry.scope)
+            entry.trusted = True
             return
-        # What this server wrote is trusted (a file that changed elsewhere was refused above).
-        self.notary.trust(entry.file.read_bytes())
-        entry.trusted = True
+        entry.trusted = self.notary.is_trusted(saved.data, entry.scope)
+        if saved.merged_foreign and not entry.trusted:
+            self.log.warning(
+                "jupyter-spaces: space %s: space.json changed on disk while it was saved; the "
+                "merged file stays untrusted until it is reviewed",
+                entry.id,
+            )
 
     async def list_spaces(self) -> list[dict[str, Any]]:
         states = await self._pane_states()
@@ -220,26 +241,29 @@ class SpacesCore:
             raise SpacesError(403, f"the folder {body.get('path')!r} is not writable")
         existing = self.store.load(directory)
         if existing.status != "missing":
-            known = existing.space.id if existing.space else None
-            if existing.space and known not in self.entries:
-                # A workspace file that came with the folder (git clone): register, don't clobber.
-                self._register(directory, existing.space)
-                return await self.get_space(existing.space.id)
-            raise SpacesError(
-                409,
-                f"the folder already has a space ({known or existing.message})",
-            )
+            registered = self.registry.find_by_dir(directory)
+            if registered in self.entries:
+                raise SpacesError(409, f"the folder already has a space ({registered})")
+            if existing.space is None:
+                raise SpacesError(409, f"the folder already has a space ({existing.message})")
+            # A workspace file that came with the folder (git clone): register, don't clobber.
+            # A copy of a folder whose space is known (a second clone, a worktree, cp -r) is a
+            # space of its own: it gets a fresh id, written into its file once it is trusted.
+            known = existing.space.id
+            space_id = known if known not in self.entries else new_space_id()
+            self._register(directory, space_id, existing.space.name)
+            return await self.get_space(space_id)
         space = Space.new(name.strip() if name else (directory.name or "root"))
         entry = SpaceEntry(space.id, directory, space=space, status="ok")
         self._save(entry)
-        self._register(directory, space)
+        self._register(directory, space.id, space.name)
         self.emit({"action": "space_created", "space_id": space.id})
         return await self.get_space(space.id)
 
-    def _register(self, directory: Path, space: Space) -> None:
-        self.registry.add(space.id, str(directory), space.name)
-        entry = SpaceEntry(space.id, directory)
-        self.entries[space.id] = entry
+    def _register(self, directory: Path, space_id: str, name: str) -> None:
+        self.registry.add(space_id, str(directory), name)
+        entry = SpaceEntry(space_id, directory)
+        self.entries[space_id] = entry
         self._refresh(entry)
 
     async def update_space(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -357,7 +381,8 @@ class SpacesCore:
                 assert argv is not None
                 pane = Pane.new(kind, argv, rel_cwd, title or kind, env)
                 pane.autorestart = autorestart
-            await self._start_pane(entry, pane, cwd, place, launch)
+            plan = await self._plan(entry, pane, "start", launch)
+            await self._start_pane(entry, pane, plan, place)
         self.emit({"action": "pane_created", "space_id": space_id, "pane_id": pane.id})
         return await self.get_pane(space_id, pane.id)
 
@@ -383,46 +408,49 @@ class SpacesCore:
         return _Placement(size, next_to, direction)
 
     async def _start_pane(
-        self,
-        entry: SpaceEntry,
-        pane: Pane,
-        cwd: Path,
-        place: _Placement,
-        launch: AgentLaunch | None = None,
+        self, entry: SpaceEntry, pane: Pane, plan: RunPlan, place: _Placement
     ) -> None:
-        """Start the pane's process, then record the pane; a failure leaves neither behind."""
+        """Start the pane from its plan, then record the pane; a failure leaves neither behind."""
         space = entry.space
         assert space is not None
-        name = session_name(space.id, pane.id)
-        argv = self._spawn_argv(pane, launch)
-        try:
-            await self.tmux.new_pane(name, argv, str(cwd), self._pane_env(space, pane), place.size)
-        except TmuxError as e:
-            raise SpacesError(500, f"tmux could not start the pane: {e}") from None
+        await self._run(entry, plan, place.size)
         space.add_pane(pane, place.next_to, place.direction)
         try:
             self._save(entry)
         except SpacesError:
             # No orphan process for a pane the workspace file does not know about.
             space.remove_pane(pane.id)
-            await self.tmux.kill(name)
+            await self.tmux.kill(session_name(space.id, pane.id))
             raise
-        if launch is not None and launch.session_id is None and pane.agent != "custom":
-            self.agents.expect(space.id, pane.id, cwd)
+        if plan.kind == "agent" and plan.session_id is None and pane.agent != "custom":
+            self.agents.expect(space.id, pane.id, plan.cwd)
 
-    def _spawn_argv(self, pane: Pane, launch: AgentLaunch | None) -> list[str]:
-        """An agent runs inside a shell (a notice first, the shell after it exits)."""
-        if pane.kind != "agent" or launch is None:
-            return list(pane.launch.argv if launch is None else launch.argv)
-        return wrap(launch.argv, login_shell(), launch.notice)
+    async def _plan(
+        self, entry: SpaceEntry, pane: Pane, purpose: str, launch: AgentLaunch | None = None
+    ) -> RunPlan:
+        assert entry.space is not None
+        return await make_plan(entry.dir, entry.space, pane, purpose, self.agents, launch)
 
-    def _pane_env(self, space: Space, pane: Pane) -> dict[str, str]:
-        return {
-            "COLORTERM": "truecolor",
-            "JUPYTER_SPACES_SPACE": space.id,
-            "JUPYTER_SPACES_PANE": pane.id,
-            **pane.env,
-        }
+    async def _run(
+        self, entry: SpaceEntry, plan: RunPlan, size: tuple[int, int] | None = None
+    ) -> None:
+        """Start ``plan`` in the pane's tmux session (again, if the session is there)."""
+        assert entry.space is not None
+        name = session_name(entry.space.id, plan.pane_id)
+        printed = None
+        if plan.prints is not None:
+            private = self.tmux.socket_dir / "screens" / f"{entry.id}-{plan.pane_id}.txt"
+            printed = await asyncio.to_thread(
+                printable_copy, entry.dir, plan.pane_id, private, self.app.capture_max_bytes
+            )
+        argv = plan.command(printed)
+        try:
+            if name in await self.tmux.list_panes():
+                await self.tmux.respawn(name, argv, str(plan.cwd), plan.env)
+            else:
+                await self.tmux.new_pane(name, argv, str(plan.cwd), plan.env, size)
+        except TmuxError as e:
+            raise SpacesError(500, f"tmux could not start the pane: {e}") from None
 
     def _size(self, rows: object, cols: object) -> tuple[int, int] | None:
         if rows is None and cols is None:
@@ -461,27 +489,16 @@ class SpacesCore:
             self._writable(entry)
             self._require_host()
             assert entry.space is not None
-            cwd = existing_dir(entry.dir, pane.cwd, "cwd")
-            launch: AgentLaunch | None = None
-            if pane.kind == "agent":
-                launch, cwd = await self.agents.restart(pane, entry.dir, cwd)
-            argv = self._spawn_argv(pane, launch)
+            plan = await self._plan(entry, pane, "restart")
+            await self._run(entry, plan)
             name = session_name(space_id, pane_id)
-            try:
-                if name in await self.tmux.list_panes():
-                    await self.tmux.respawn(name, argv, str(cwd))
-                else:  # the session vanished: start it again
-                    env = self._pane_env(entry.space, pane)
-                    await self.tmux.new_pane(name, argv, str(cwd), env)
-            except TmuxError as e:
-                raise SpacesError(500, f"tmux could not restart the pane: {e}") from None
-            if launch is not None:
+            if pane.kind == "agent":
                 self.agents.forget(space_id, pane_id)
-                if launch.session_id != pane.session_id:
-                    pane.session_id = launch.session_id
+                if plan.session_id != pane.session_id:
+                    pane.session_id = plan.session_id
                     self._save(entry)
-                if launch.session_id is None and pane.agent != "custom":
-                    self.agents.expect(space_id, pane_id, cwd)
+                if plan.session_id is None and pane.agent != "custom":
+                    self.agents.expect(space_id, pane_id, plan.cwd)
             stream = self.streams.get(name)
             if stream is not None and stream.alive:
                 stream.redraw()
@@ -660,7 +677,8 @@ class SpacesCore:
             "message": entry.message or None,
             "read_only": entry.read_only or entry.status != "ok",
             "trusted": entry.trusted,
-            "file_sha256": self._digest(entry),
+            "file_sha256": entry.digest,
+            "copy_of": entry.file_id,
             "created": space.created if space else None,
             "layout": space.layout if space else None,
             "panes": [self._pane_json(entry, p, infos) for p in space.panes.values()]

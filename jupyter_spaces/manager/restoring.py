@@ -7,19 +7,11 @@ import math
 import time
 from typing import Any
 
-from ..agents.launch import AgentLaunch
-from ..errors import SpacesError
+from ..errors import SpacesError, disk_error
 from ..host.tmux import TmuxError, session_name
-from ..model import Pane
-from ..paths import existing_dir, relative_to_root
-from ..restore import (
-    capture_file,
-    captured_at,
-    restored_shell,
-    waiting_command,
-    when_text,
-    write_capture,
-)
+from ..paths import relative_to_root
+from ..plan import RunPlan, plans_digest, restore_plans
+from ..restore import captured_at, write_capture
 from .core import (
     SpaceEntry,
     SpacesCore,
@@ -28,33 +20,83 @@ from .core import (
 
 
 class RestoreOps(SpacesCore):
+    async def _restore_plans(self, entry: SpaceEntry) -> tuple[list[RunPlan], list[str]]:
+        """The plan of every pane (see ``plan.restore_plans``), and the ids of the panes that
+        run now: a restore or a trust starts the others."""
+        space = entry.space
+        assert space is not None
+        live = await self.tmux.list_panes() if self.tmux.available and not self.host_error else {}
+        running = [p for p in space.panes if session_name(space.id, p) in live]
+        return await restore_plans(entry.dir, space, self.agents), running
+
+    def _digest_of(self, entry: SpaceEntry, plans: list[RunPlan], running: list[str]) -> str:
+        return plans_digest(plans, entry.dir, running)
+
+    async def space_plan(self, space_id: str) -> dict[str, Any]:
+        """What trusting (or restoring) the space would run, exactly as it would run: the
+        trust dialog and ``jupyter spaces trust`` show this, and a trust names its digest."""
+        async with self._lock(space_id):
+            entry = self._entry(space_id)
+            if entry.space is None or entry.status != "ok":
+                raise SpacesError(
+                    409, f"space {space_id} has no plan: {entry.message or entry.status}"
+                )
+            plans, running = await self._restore_plans(entry)
+            return {
+                "space_id": space_id,
+                "trusted": entry.trusted,
+                "file_sha256": entry.digest,
+                "copy_of": entry.file_id,
+                "plan_sha256": self._digest_of(entry, plans, running),
+                "plans": [{**p.to_json(self.root), "running": p.pane_id in running} for p in plans],
+                "running": running,
+            }
+
     async def trust_space(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Trust the space's workspace file as it is now, then start the panes it describes.
-        With ``sha256`` (the ``file_sha256`` the user was shown) a file changed since is
-        refused, so what is trusted is what was reviewed."""
-        _only(body, {"sha256"})
-        seen = body.get("sha256")
-        if seen is not None and not isinstance(seen, str):
-            raise SpacesError(400, "sha256 must be a string")
+        """Trust the space's workspace file as it is now and start the panes of the plan the
+        user was shown: ``plan_sha256`` (from ``GET …/plan``) must name the plans as they are
+        now, or nothing is trusted (409 ``changed``)."""
+        _only(body, {"plan_sha256"})
+        seen = body.get("plan_sha256")
+        if not isinstance(seen, str) or not seen:
+            raise SpacesError(
+                400,
+                "plan_sha256 is required: the plan_sha256 of GET /api/spaces/{space}/plan, "
+                "so that what is trusted is what was reviewed",
+            )
         async with self._lock(space_id):
             entry = self._entry(space_id)
             if entry.space is None or entry.status != "ok":
                 raise SpacesError(
                     409, f"space {space_id} cannot be trusted: {entry.message or entry.status}"
                 )
-            if seen is not None and seen != self._digest(entry):
+            plans, running = await self._restore_plans(entry)
+            if seen != self._digest_of(entry, plans, running):
                 raise SpacesError(
                     409,
-                    f"space.json of space {space_id} changed since it was shown; review it again",
+                    f"what space {space_id} would run changed since it was shown; review it again",
                     "changed",
                 )
-            try:
-                self.notary.trust(entry.file.read_bytes())
-            except OSError as e:
-                raise SpacesError(500, f"could not record the trust: {e}") from None
-            entry.trusted = True
-            restored = await self._restore_space(entry) if not self.host_error else 0
-        self.log.info("jupyter-spaces: space %s trusted; %d pane(s) started", space_id, restored)
+            if entry.file_id is not None:
+                # A copy of another folder's space gets its own id in its file now.
+                self._save(entry)
+                if not entry.trusted:
+                    raise SpacesError(
+                        409,
+                        f"space.json of space {space_id} changed while it was trusted; "
+                        "review it again",
+                        "changed",
+                    )
+            elif entry.data is not None:
+                try:
+                    # The very bytes the plans were made from, not the file as it is by now.
+                    self.notary.trust(entry.data, entry.scope)
+                except OSError as e:
+                    raise disk_error(e, "could not record the trust") from None
+                entry.trusted, entry.trusted_plan = True, None
+            todo = [p for p in plans if p.pane_id not in running]
+            started = 0 if self.host_error else await self._start_plans(entry, todo)
+        self.log.info("jupyter-spaces: space %s trusted; %d pane(s) started", space_id, started)
         self.emit({"action": "space_updated", "space_id": space_id})
         return await self.get_space(space_id)
 
@@ -86,58 +128,50 @@ class RestoreOps(SpacesCore):
         space = entry.space
         if space is None or entry.status != "ok" or entry.read_only or not entry.trusted:
             return 0
-        live = await self.tmux.list_panes()
-        todo = [p for p in space.panes.values() if session_name(space.id, p.id) not in live]
-        # The first start also starts the tmux server (concurrent clients would race to do
-        # that); the rest start side by side, each a few tmux client processes, mostly waiting.
-        results: list[bool | BaseException] = []
-        for batch in (todo[:1], todo[1:]):
+        plans, running = await self._restore_plans(entry)
+        if entry.trusted_plan is not None and entry.trusted_plan != self._digest_of(
+            entry, plans, running
+        ):
+            self.log.warning(
+                "jupyter-spaces: space %s was trusted with `jupyter spaces trust`, but what it "
+                "would run has changed since; its panes stay stopped until it is trusted again",
+                entry.id,
+            )
+            entry.trusted = False
+            return 0
+        return await self._start_plans(entry, [p for p in plans if p.pane_id not in running])
+
+    async def _start_plans(self, entry: SpaceEntry, plans: list[RunPlan]) -> int:
+        """Start each plan; the first alone (it also starts the tmux server: concurrent clients
+        would race to do that), the rest side by side."""
+        space = entry.space
+        assert space is not None
+        results: list[BaseException | None] = []
+        for batch in (plans[:1], plans[1:]):
             results += await asyncio.gather(
-                *(self._restore_pane(entry, pane) for pane in batch), return_exceptions=True
+                *(self._run(entry, plan) for plan in batch), return_exceptions=True
             )
         count, changed = 0, False
-        for pane, result in zip(todo, results, strict=True):
+        for plan, result in zip(plans, results, strict=True):
             if isinstance(result, (SpacesError, TmuxError, OSError)):
-                self.log.error("jupyter-spaces: could not restore pane %s: %s", pane.id, result)
+                self.log.error(
+                    "jupyter-spaces: could not restore pane %s: %s", plan.pane_id, result
+                )
             elif isinstance(result, BaseException):
                 raise result
             else:
-                changed |= result
                 count += 1
+                pane = space.panes.get(plan.pane_id)
+                if pane is None or pane.kind != "agent":
+                    continue
+                if plan.session_id is None and pane.agent != "custom":
+                    self.agents.expect(space.id, pane.id, plan.cwd)
+                if plan.session_id != pane.session_id:
+                    pane.session_id = plan.session_id
+                    changed = True
         if changed:
             self._save(entry)
         return count
-
-    async def _restore_pane(self, entry: SpaceEntry, pane: Pane) -> bool:
-        """Start a pane from its workspace entry; True if its session id changed."""
-        assert entry.space is not None
-        try:
-            cwd = existing_dir(entry.dir, pane.cwd, "cwd")
-        except SpacesError:
-            cwd = entry.dir  # its folder was removed: start in the space's folder
-        when = when_text(captured_at(entry.dir, pane.id))
-        launch: AgentLaunch | None = None
-        if pane.kind == "agent":
-            launch, cwd = await self.agents.restart(pane, entry.dir, cwd)
-            notice = launch.notice or f"restored from {when}"
-            launch = AgentLaunch(launch.argv, launch.session_id, notice)
-            argv = self._spawn_argv(pane, launch)
-        elif pane.kind == "shell":
-            argv = restored_shell(pane.launch.argv, capture_file(entry.dir, pane.id), when)
-        elif pane.autorestart:
-            argv = list(pane.launch.argv)
-        else:
-            argv = waiting_command(pane.launch.argv, when)
-        name = session_name(entry.space.id, pane.id)
-        await self.tmux.new_pane(name, argv, str(cwd), self._pane_env(entry.space, pane))
-        if launch is None:
-            return False
-        if launch.session_id is None and pane.agent != "custom":
-            self.agents.expect(entry.space.id, pane.id, cwd)
-        if launch.session_id != pane.session_id:
-            pane.session_id = launch.session_id
-            return True
-        return False
 
     async def _capture_loop(self) -> None:
         while True:

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from .. import snapshots as snaps
-from ..errors import SpacesError
+from ..errors import SpacesError, disk_error
 from ..host.tmux import (
     TmuxError,
 )
@@ -17,6 +17,7 @@ from ..restore import (
     forget_capture,
     write_capture,
 )
+from ..safefs import UnsafePath
 from .core import SpaceEntry, _only, _state
 from .restoring import RestoreOps
 
@@ -44,16 +45,23 @@ class SnapshotOps(RestoreOps):
                 )
             await self._capture_space(entry)
             sources = await asyncio.to_thread(self._transcript_sources, entry.space)
+            data = entry.data
+            assert data is not None
+
+            def sign(manifest: bytes) -> None:
+                self.notary.trust(manifest, entry.scope)
+
             try:
-                data = entry.file.read_bytes()
                 if entry.trusted:
                     # Keeps the signature of these bytes fresh: a restore years later is trusted.
-                    self.notary.trust(data)
+                    self.notary.trust(data, entry.scope)
                 manifest = await asyncio.to_thread(
-                    snaps.create, entry.dir, data, sources, name=name, sign=self.notary.trust
+                    snaps.create, entry.dir, data, sources, name=name, sign=sign
                 )
+            except UnsafePath as e:
+                raise SpacesError(409, f"could not write the snapshot: {e}") from None
             except OSError as e:
-                raise SpacesError(500, f"could not write the snapshot: {e.strerror or e}") from None
+                raise disk_error(e, "could not write the snapshot") from None
         self.log.info("jupyter-spaces: snapshot %s of space %s taken", manifest["id"], space_id)
         self.emit({"action": "space_updated", "space_id": space_id})
         return await self.get_snapshot(space_id, manifest["id"])
@@ -156,7 +164,7 @@ class SnapshotOps(RestoreOps):
                 self.agents.forget(space_id, pane_id)
                 self._captured.pop((space_id, pane_id), None)
             # Transcripts go back only from a snapshot this user made (its manifest is signed).
-            authentic = self.notary.is_trusted(snap.manifest_bytes)
+            authentic = self.notary.is_trusted(snap.manifest_bytes, entry.scope)
             index = self.sessions.index
             roots = {a: index.roots(a) for a in ("claude", "codex", "gemini")}
             try:
@@ -171,13 +179,13 @@ class SnapshotOps(RestoreOps):
                     if pane_id not in restored.panes:
                         forget_capture(entry.dir, pane_id)
                 await asyncio.to_thread(snaps.put_back_screens, snap, entry.dir)
+            except UnsafePath as e:
+                raise SpacesError(409, f"could not restore the snapshot: {e}") from None
             except OSError as e:
-                raise SpacesError(
-                    500, f"could not restore the snapshot: {e.strerror or e}"
-                ) from None
+                raise disk_error(e, "could not restore the snapshot") from None
             entry.space = restored
-            # The workspace file keeps its trust only if these exact bytes were trusted.
-            self._save(entry, sign=self.notary.is_trusted(data))
+            # The workspace file keeps its trust only if these exact bytes were trusted here.
+            self._save(entry, trusted_source=self.notary.is_trusted(data, entry.scope))
             with contextlib.suppress(KeyError):
                 self.registry.rename(space_id, restored.name)
             started = (

@@ -57,6 +57,38 @@ export interface IPaneLaunch {
   resume?: string[];
 }
 
+/** What one pane runs, as the server computes it (GET /api/spaces/{space}/plan). */
+export interface IRunPlan {
+  pane_id: string;
+  kind: string;
+  /** The program and its arguments after every template is filled. */
+  argv: string[];
+  /** Variables added to the server's environment. */
+  env: Record<string, string>;
+  /** The working directory, relative to the server's root ("" for the root). */
+  cwd: string;
+  waits_for_enter: boolean;
+  /** A file whose text is shown first, as plain text (relative to the space's folder). */
+  prints: string | null;
+  notice: string;
+  /** The shell that takes over when an agent ends. */
+  then_shell: string | null;
+  session_id: string | null;
+  /** The pane runs now: not started, but this is what it runs when started again. */
+  running: boolean;
+}
+
+export interface ISpacePlan {
+  space_id: string;
+  trusted: boolean;
+  /** The id space.json carries when this folder is a copy of another folder's space. */
+  copy_of: string | null;
+  /** The digest a trust names. */
+  plan_sha256: string;
+  plans: IRunPlan[];
+  running: string[];
+}
+
 export interface ISpace {
   id: string;
   name: string;
@@ -323,12 +355,18 @@ export class SpacesAPI {
     return this._request<IPane>('POST', [spaceId, 'panes', paneId, 'restart']);
   }
 
+  /** What trusting (or restoring) the space would run, exactly as the server would run it. */
+  getPlan(spaceId: string): Promise<ISpacePlan> {
+    return this._request<ISpacePlan>('GET', [spaceId, 'plan']);
+  }
+
   /**
-   * Trust the space's workspace file; the server then starts its panes. With `sha256` (the
-   * `file_sha256` of the space that was shown) the server refuses if the file changed since.
+   * Trust the space's workspace file and start the plan that was shown: `planSha256` is the
+   * `plan_sha256` of that plan, and the server refuses (409 "changed") if what would run
+   * changed since.
    */
-  trustSpace(spaceId: string, sha256?: string | null): Promise<ISpace> {
-    return this._request<ISpace>('POST', [spaceId, 'trust'], sha256 ? { sha256 } : {});
+  trustSpace(spaceId: string, planSha256: string): Promise<ISpace> {
+    return this._request<ISpace>('POST', [spaceId, 'trust'], { plan_sha256: planSha256 });
   }
 
   /** The space's snapshots, newest first. */

@@ -610,11 +610,19 @@ export function addCommands(ctx: ICommandContext): void {
         Notification.info(trans.__('The space %1 is trusted already.', visibleText(space.name)), { autoClose: 4000 });
         return space;
       }
-      if (!(await confirmTrust(space, trans))) {
+      let plan;
+      try {
+        plan = await model.api.getPlan(spaceId);
+      } catch (error) {
+        fail(trans.__('What the space would run cannot be shown'))(error);
+        return null;
+      }
+      if (!(await confirmTrust(space, plan, trans))) {
         return null;
       }
       try {
-        space = await model.api.trustSpace(spaceId, space.file_sha256);
+        // The server refuses if what it would run is no longer what was shown.
+        space = await model.api.trustSpace(spaceId, plan.plan_sha256);
         model.update(space);
         return space;
       } catch (error) {

@@ -10,7 +10,7 @@
  * (test/snapshots.test.ts).
  */
 
-import type { IPane, IRestoreRefusal, ISnapshot, ISpace } from './api';
+import type { IPane, IRestoreRefusal, IRunPlan, ISnapshot, ISpace, ISpacePlan } from './api';
 import type { ITrans } from './sessionutils';
 import { agentLabel, englishTrans, paneKindLabel } from './sessionutils';
 
@@ -116,7 +116,7 @@ export interface ITrustItem {
   cwd: string;
   /** Environment additions, "NAME=value", quoted. */
   env: string[];
-  /** Something the person should know about the command (the file's argv and launch differ). */
+  /** What else happens: waits for Enter, shows saved text, a shell after the agent, runs now. */
   notes: string[];
 }
 
@@ -134,42 +134,48 @@ function stringMap(value: unknown): Record<string, string> {
   return out;
 }
 
+/** `cwd` (relative to the server's root) relative to the space's folder `base`. */
+function fromSpace(cwd: string, base: string): string {
+  if (cwd === base) {
+    return '.';
+  }
+  return base && cwd.startsWith(`${base}/`) ? cwd.slice(base.length + 1) : `/${cwd}`;
+}
+
 /**
- * Every pane of `space` and what it would run. A restore starts a pane from its launch
- * profile (`launch.argv`), so that is the command shown; when the pane's `argv` says something
- * else, a note shows that too (a hand-edited file could make the two differ).
+ * What each pane of the space runs, from the server's plan (the one thing the server starts):
+ * every word quoted and every hidden character escaped.
  */
-export function trustItems(space: Pick<ISpace, 'panes'>, trans: ITrans = englishTrans): ITrustItem[] {
+export function trustItems(
+  plan: Pick<ISpacePlan, 'plans'>,
+  space: Pick<ISpace, 'panes' | 'path'>,
+  trans: ITrans = englishTrans
+): ITrustItem[] {
+  const plans: IRunPlan[] = Array.isArray(plan.plans) ? plan.plans : [];
   const panes: IPane[] = Array.isArray(space.panes) ? space.panes : [];
-  return panes.map(pane => {
-    const argv = stringList(pane.argv) ?? [];
-    const launch = stringList(pane.launch?.argv);
-    const runs = launch !== null && launch.length > 0 ? launch : argv;
+  return plans.map(p => {
+    const pane = panes.find(x => x.id === p.pane_id);
+    const argv = stringList(p.argv) ?? [];
+    const env = stringMap(p.env);
     const notes: string[] = [];
-    if (launch !== null && launch.length > 0 && argv.length > 0 && commandLine(argv) !== commandLine(launch)) {
-      notes.push(trans.__('The pane lists its command as: %1', commandLine(argv)));
+    if (p.running) {
+      notes.push(trans.__('It runs now; this is what it runs when it is started again.'));
     }
-    const args = stringList(pane.launch?.args);
-    if (args !== null && args.length > 0) {
-      notes.push(trans.__('With the flags: %1', commandLine(args)));
+    if (p.prints) {
+      notes.push(trans.__('First shows the saved text of %1, as plain text.', visibleText(p.prints)));
     }
-    if (typeof pane.launch?.model === 'string' && pane.launch.model) {
-      notes.push(trans.__('Model: %1', visibleText(pane.launch.model)));
+    if (p.waits_for_enter) {
+      notes.push(trans.__('Waits for Enter before it runs.'));
     }
-    if (pane.kind === 'agent') {
-      notes.push(
-        pane.session_id
-          ? trans.__('%1 resumes its session %2.', agentLabel(pane.agent), visibleText(pane.session_id))
-          : trans.__('%1 starts a new session.', agentLabel(pane.agent))
-      );
+    if (p.then_shell) {
+      notes.push(trans.__('When it ends, %1 takes over.', quoteArg(p.then_shell)));
     }
-    const env = { ...stringMap(pane.env), ...stringMap(pane.launch?.env) };
     return {
-      paneId: pane.id,
-      title: visibleText(pane.title || paneKindLabel(pane)),
-      kind: paneKindLabel(pane),
-      command: runs.length > 0 ? commandLine(runs) : '',
-      cwd: pane.cwd ? visibleText(pane.cwd) : '.',
+      paneId: p.pane_id,
+      title: visibleText(pane?.title || (pane ? paneKindLabel(pane) : p.pane_id)),
+      kind: pane ? paneKindLabel(pane) : visibleText(String(p.kind)),
+      command: commandLine(argv),
+      cwd: visibleText(fromSpace(typeof p.cwd === 'string' ? p.cwd : '', space.path || '')),
       env: Object.keys(env)
         .sort()
         .map(k => `${quoteArg(k)}=${quoteArg(env[k])}`),
@@ -179,15 +185,19 @@ export function trustItems(space: Pick<ISpace, 'panes'>, trans: ITrans = english
 }
 
 /** The Trust dialog's content as plain text (for a copy, a log, a test). */
-export function trustText(space: Pick<ISpace, 'panes' | 'name'>, trans: ITrans = englishTrans): string {
-  const items = trustItems(space, trans);
+export function trustText(
+  plan: Pick<ISpacePlan, 'plans'>,
+  space: Pick<ISpace, 'panes' | 'name' | 'path'>,
+  trans: ITrans = englishTrans
+): string {
+  const items = trustItems(plan, space, trans);
   if (items.length === 0) {
     return trans.__('The space has no panes: trusting it starts nothing.');
   }
   const lines = [
     trans._n(
-      'Trusting %2 starts its pane, which runs:',
-      'Trusting %2 starts its %1 panes, which run:',
+      'Trusting %2 lets its pane run:',
+      'Trusting %2 lets its %1 panes run:',
       items.length,
       visibleText(space.name)
     )
@@ -195,7 +205,7 @@ export function trustText(space: Pick<ISpace, 'panes' | 'name'>, trans: ITrans =
   for (const item of items) {
     const where = item.cwd === '.' ? trans.__("in the space's folder") : trans.__('in %1/', item.cwd);
     lines.push(`• ${item.title} (${item.kind}, ${where})`);
-    lines.push(`    ${item.command || trans.__('(the default shell)')}`);
+    lines.push(`    ${item.command}`);
     for (const e of item.env) {
       lines.push(`    ${trans.__('environment: %1', e)}`);
     }

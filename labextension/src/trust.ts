@@ -1,17 +1,18 @@
 /**
- * The question before trusting a space: what its panes would run, shown exactly (each command
- * quoted, invisible characters escaped by snapshotutils.trustItems), in text nodes only.
+ * The question before trusting a space: what its panes would run, from the server's plan (what
+ * the server then starts, and nothing else), shown exactly (each command quoted, invisible
+ * characters escaped by snapshotutils.trustItems), in text nodes only.
  */
 
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import type { ISpace } from './api';
+import type { ISpace, ISpacePlan } from './api';
 import { UNTRUSTED_MESSAGE, trustItems, visibleText } from './snapshotutils';
 
 /** The body of the Trust dialog. */
-export function trustBody(space: ISpace, trans: TranslationBundle): Widget {
+export function trustBody(space: ISpace, plan: ISpacePlan, trans: TranslationBundle): Widget {
   const body = new Widget();
   body.addClass('jp-Spaces-trustBody');
   const node = body.node;
@@ -23,14 +24,20 @@ export function trustBody(space: ISpace, trans: TranslationBundle): Widget {
     return p;
   };
   para(trans.__(UNTRUSTED_MESSAGE), 'jp-Spaces-trustWhy');
-  const items = trustItems(space, trans);
+  if (plan.copy_of) {
+    para(
+      trans.__('This folder is a copy of another space (%1); trusting it gives it its own id.', visibleText(plan.copy_of)),
+      'jp-Spaces-trustCopy'
+    );
+  }
+  const items = trustItems(plan, space, trans);
   if (items.length === 0) {
     para(trans.__('The space has no panes: trusting it starts nothing.'), 'jp-Spaces-trustIntro');
   } else {
     para(
       trans._n(
-        'Trusting it starts its pane, which runs:',
-        'Trusting it starts its %1 panes, which run:',
+        'Trusting it lets its pane run exactly this:',
+        'Trusting it lets its %1 panes run exactly this:',
         items.length
       ),
       'jp-Spaces-trustIntro'
@@ -51,7 +58,7 @@ export function trustBody(space: ISpace, trans: TranslationBundle): Widget {
       head.append(title, meta);
       const command = document.createElement('code');
       command.className = 'jp-Spaces-trustCommand';
-      command.textContent = item.command || trans.__('(the default shell)');
+      command.textContent = item.command;
       li.append(head, command);
       for (const e of item.env) {
         const env = document.createElement('code');
@@ -77,10 +84,10 @@ export function trustBody(space: ISpace, trans: TranslationBundle): Widget {
 }
 
 /** Ask whether to trust `space`; true for yes. */
-export async function confirmTrust(space: ISpace, trans: TranslationBundle): Promise<boolean> {
+export async function confirmTrust(space: ISpace, plan: ISpacePlan, trans: TranslationBundle): Promise<boolean> {
   const result = await showDialog({
     title: trans.__('Trust the space %1?', visibleText(space.name)),
-    body: trustBody(space, trans),
+    body: trustBody(space, plan, trans),
     buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Trust') })],
     defaultButton: 0
   });

