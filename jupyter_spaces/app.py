@@ -35,10 +35,12 @@ class SpacesApp(ExtensionApp):
         "registry.json.",
     )
     tmux_timeout = Float(
-        10.0,
+        20.0,
         config=True,
         help="Seconds a tmux command may take before the private tmux server counts as not "
-        "answering (stopped or stuck); it is then checked again with back-off.",
+        "answering (stopped or stuck); it is then checked again with back-off. Generous, so "
+        "that a server that is only very busy (a flood of output on a loaded machine) is not "
+        "taken for a stuck one.",
     )
     history_limit = Int(
         50000, config=True, help="Lines of scrollback tmux keeps per pane (tmux history-limit)."

@@ -320,7 +320,7 @@ class TmuxServer:
         tmux_command: str = "tmux",
         history_limit: int = 50000,
         default_size: tuple[int, int] = (24, 80),
-        timeout: float = 10.0,
+        timeout: float = 20.0,
     ) -> None:
         self.socket_dir = Path(socket_dir)
         # Seconds a tmux command may take before the server counts as not answering.

@@ -117,6 +117,8 @@ class SpacesCore:
         self._next_probe = 0.0
         self._locks: dict[str, asyncio.Lock] = {}
         self._states: dict[tuple[str, str], tuple[str, int | None]] = {}
+        # Panes that input was last refused to because they had exited (see ``_live``).
+        self._deaf: set[tuple[str, str]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._started: asyncio.Future[None] | None = None
         self._closing: set[asyncio.Future[None]] = set()
@@ -563,9 +565,21 @@ class SpacesCore:
 
     async def _live(self, space_id: str, pane_id: str) -> PaneInfo:
         info = await self._info(space_id, pane_id)
-        if info.dead:
-            raise SpacesError(409, f"pane {pane_id} has exited (status {info.exit_status})")
+        if info.closed:  # closed but not yet reaped is just as deaf
+            self._deaf.add((space_id, pane_id))
+            raise SpacesError(409, _exited(pane_id, info.exit_status))
+        self._deaf.discard((space_id, pane_id))
         return info
+
+    def maybe_exited(self, space_id: str, pane_id: str) -> bool:
+        """Whether the last look at the pane found it exited (cheap: asks no one; see
+        ``check_live`` for a fresh answer)."""
+        return (space_id, pane_id) in self._deaf
+
+    async def check_live(self, space_id: str, pane_id: str) -> None:
+        """SpacesError(409) saying so if the pane's program has exited (tmux would drop keys
+        sent to it without a word)."""
+        await self._live(space_id, pane_id)
 
     async def stream(self, space_id: str, pane_id: str) -> PaneStream:
         """The shared control-mode stream of a pane, started on first use."""
@@ -629,6 +643,8 @@ class SpacesCore:
             ids = parse_session_name(name)
             if ids:
                 out[ids] = info
+        # Whoever looked last, a channel then refuses keys for an exited pane at once.
+        self._deaf = {ids for ids, info in out.items() if info.closed}
         return out
 
     async def _announce_states(self) -> None:
@@ -724,6 +740,14 @@ class _Placement:
     size: tuple[int, int] | None
     next_to: str | None
     direction: str
+
+
+def _exited(pane_id: str, status: int | None) -> str:
+    code = "" if status is None else f" with status {status}"
+    return (
+        f"pane {pane_id} has exited{code}: nothing reads what is typed into it. "
+        "Restart the pane to run its command again."
+    )
 
 
 def _untrusted(space_id: str) -> str:
