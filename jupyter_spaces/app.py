@@ -34,6 +34,14 @@ class SpacesApp(ExtensionApp):
         help="Per-user registry of known spaces. Default: <jupyter data dir>/jupyter_spaces/"
         "registry.json.",
     )
+    tmux_timeout = Float(
+        20.0,
+        config=True,
+        help="Seconds a tmux command may take before the private tmux server counts as not "
+        "answering (stopped or stuck); it is then checked again with back-off. Generous, so "
+        "that a server that is only very busy (a flood of output on a loaded machine) is not "
+        "taken for a stuck one.",
+    )
     history_limit = Int(
         50000, config=True, help="Lines of scrollback tmux keeps per pane (tmux history-limit)."
     )
@@ -156,6 +164,7 @@ class SpacesApp(ExtensionApp):
             self.tmux_command,
             self.history_limit,
             (self.default_rows, self.default_cols),
+            self.tmux_timeout,
         )
 
     def initialize_settings(self) -> None:

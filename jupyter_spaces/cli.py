@@ -32,7 +32,7 @@ from .client import ClientError, SpacesClient, q
 from .discovery import DiscoveryError, ServerInfo, _alive, _from_file, runtime_dirs, server_files
 from .errors import SpacesError
 from .export import AGENT_LABELS, notebook_filename, session_notebook
-from .host.tmux import INSTALL_HINT, TmuxServer, session_name
+from .host.tmux import INSTALL_HINT, TmuxError, TmuxServer, is_stale, session_name
 from .model import Space, WorkspaceError
 from .plan import describe, plans_digest, restore_plans
 from .registry import Registry
@@ -871,23 +871,9 @@ def diagnose(app: SpacesApp) -> list[dict[str, str]]:
             f"{sock_dir} does not exist yet; it will be created 0700",
         )
 
-    if version and tmux.socket_path.exists():
-        out = subprocess.run(
-            [*tmux.base_argv(), "list-sessions", "-F", "#{session_name}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        n = len(out.stdout.split()) if out.returncode == 0 else 0
-        check(
-            "tmux server",
-            True,
-            f"running, {n} session(s)"
-            if out.returncode == 0
-            else "not running (it starts with the first pane)",
-        )
-    else:
-        check("tmux server", True, "not running (it starts with the first pane)")
+    if version:
+        for name, verdict, detail in check_tmux_server(tmux, app.tmux_timeout):
+            check(name, verdict, detail)
 
     registry = Path(app.registry_path)
     existing = next(p for p in [registry, *registry.parents] if p.exists())
@@ -918,6 +904,71 @@ def diagnose(app: SpacesApp) -> list[dict[str, str]]:
         if enabled
         else "not enabled: run `jupyter server extension enable jupyter_spaces`",
     )
+    return checks
+
+
+def check_tmux_server(tmux: TmuxServer, timeout: float) -> list[tuple[str, bool | None, str]]:
+    """Talk to the private tmux server (with a timeout): is it there, does it answer, and does
+    it still serve control clients of a jupyter-server that is gone? Each with what to do."""
+    sock = tmux.socket_path
+    if not sock.exists():
+        return [("tmux server", True, "not running (it starts with the first pane)")]
+    argv = [*tmux.base_argv(), "list-sessions", "-F", "#{session_name}"]
+    pid = tmux.server_pid()
+    try:
+        out = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=tmux.environment(),
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return [
+            (
+                "tmux server",
+                False,
+                f"at {sock} does not answer within {timeout:g} s. " + tmux.remedy(),
+            )
+        ]
+    err = out.stderr.strip()
+    if out.returncode != 0 and ("no server running" in err or "error connecting" in err):
+        return [
+            (
+                "tmux server",
+                None,
+                f"not running: {sock} is left by a tmux server that died, so panes show as "
+                "gone. Restarting a pane (or starting one) starts a new tmux server; "
+                "`jupyter spaces restore` brings panes back from the workspace files.",
+            )
+        ]
+    if out.returncode != 0 and any(word in err for word in ("exited unexpectedly", "lost server")):
+        return [("tmux server", False, f"at {sock} drops connections ({err}). " + tmux.remedy())]
+    sessions = len(out.stdout.split()) if out.returncode == 0 else 0
+    checks: list[tuple[str, bool | None, str]] = [
+        ("tmux server", True, f"running (pid {pid}), {sessions} session(s), answers")
+    ]
+    tmux.timeout = timeout
+    try:
+        clients = asyncio.run(tmux.list_clients())
+    except TmuxError as e:
+        return [*checks, ("tmux clients", False, str(e))]
+    stale = [c.pid for c in clients if is_stale(c)]
+    if stale:
+        pids = " ".join(map(str, stale))
+        checks.append(
+            (
+                "tmux clients",
+                None,
+                f"{len(stale)} control client(s) left by a jupyter-server that is gone "
+                f"(pids {pids}); a tmux server that is asked to exit waits on them. A starting "
+                f"jupyter-server removes them, or run `kill {pids}`.",
+            )
+        )
+    else:
+        control = sum(c.control for c in clients)
+        checks.append(("tmux clients", True, f"{control} control client(s), none stale"))
     return checks
 
 

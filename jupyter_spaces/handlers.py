@@ -17,6 +17,7 @@ authorization is refused at the handshake (403).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Callable
@@ -301,6 +302,8 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
     pane_stream: PaneStream | None = None
     watcher: Watcher | None = None
     refusal: SpacesError | None = None
+    ids: tuple[str, str] = ("", "")
+    checking: asyncio.Future[None] | None = None  # the last stdin waiting for a state check
 
     @property
     def manager(self) -> SpaceManager:
@@ -352,8 +355,26 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
             self.close(4000 + self.refusal.status_code, reason)
             return
         assert self.pane_stream is not None
+        self.ids = (space_id, pane_id)
         self.send(["setup", {}])
         self.watcher = self.pane_stream.attach(self.send, self.history, on_end=self.ended)
+
+    async def checked_stdin(self, text: str, before: asyncio.Future[None] | None) -> None:
+        """Type ``text`` if the pane runs (a restart may have happened since the last poll),
+        else say it exited: tmux drops keys sent to a dead pane without a word."""
+        this = self.checking
+        if before is not None:
+            await before
+        try:
+            await self.manager.check_live(*self.ids)
+            if self.pane_stream is not None and self.pane_stream.alive:
+                self.pane_stream.write(text, on_error=self.refuse)
+                self.manager.touch()
+        except SpacesError as e:
+            self.refuse(e.message)
+        finally:
+            if self.checking is this:
+                self.checking = None
 
     def ended(self, reason: str) -> None:
         self.close(1000, reason[:120])
@@ -399,6 +420,10 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
                 msg[1].encode("utf-8")
             except UnicodeEncodeError:
                 raise SpacesError(400, "stdin is not valid UTF-8 (a lone surrogate)") from None
+            if self.checking is not None or self.manager.maybe_exited(*self.ids):
+                # Seen exited (or being checked): ask tmux afresh, in order, before typing.
+                self.checking = asyncio.ensure_future(self.checked_stdin(msg[1], self.checking))
+                return
             self.pane_stream.write(msg[1], on_error=self.refuse)
             self.manager.touch()
         elif kind == "set_size":

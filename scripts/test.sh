@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Every process the tests start inherits this mark; at the end, whatever still carries it was
+# left running by a test: it is listed, killed, and the run fails.
+export JUPYTER_SPACES_TEST_RUN="${JUPYTER_SPACES_TEST_RUN:-test-sh-$$-$(date +%s)}"
+trap 'rc=$?; python -m tests.leftovers || rc=1; exit $rc' EXIT
+
 ./scripts/ensure-tmux.sh
 ./scripts/ensure-chromium.sh
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1

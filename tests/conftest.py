@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -15,20 +16,41 @@ from typing import Any
 
 import pytest
 
+from . import leftovers
+
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 HAVE_TMUX = shutil.which("tmux") is not None
 needs_tmux = pytest.mark.skipif(not HAVE_TMUX, reason="tmux is not installed")
+
+# Inherited by every process a test starts (scripts/test.sh sets it for the whole run), so the
+# end of the session can find any that a test left behind.
+os.environ.setdefault(leftovers.MARK, f"pytest-{os.getpid()}-{time.time_ns()}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    left = leftovers.check(os.environ[leftovers.MARK]) if os.path.isdir("/proc/self") else {}
+    if left:
+        print("\n" + leftovers.report(left))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def kill_tmux_servers(directory: Path) -> None:
+    """Stop every tmux server whose socket is under ``directory`` (tests nest them)."""
+    for sock in directory.rglob("tmux.sock"):
+        subprocess.run(["tmux", "-S", str(sock), "kill-server"], capture_output=True, timeout=30)
 
 
 @pytest.fixture
 def tmux_dir() -> Iterator[Path]:
     # Unix socket paths are limited to ~108 bytes, so not under pytest's long tmp_path.
     d = Path(tempfile.mkdtemp(prefix="jsp-", dir="/tmp"))
-    yield d
-    if HAVE_TMUX and (d / "tmux.sock").exists():
-        subprocess.run(["tmux", "-S", str(d / "tmux.sock"), "kill-server"], capture_output=True)
-    shutil.rmtree(d, ignore_errors=True)
+    try:
+        yield d
+    finally:
+        if HAVE_TMUX:
+            kill_tmux_servers(d)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture

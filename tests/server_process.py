@@ -87,16 +87,21 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited {self.proc.returncode}:\n{self.log.read_text()}")
-            try:
-                self.request("GET", "/api/spaces")
-                return self
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        raise RuntimeError(f"server did not start:\n{self.log.read_text()}")
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    log = self.log.read_text()
+                    raise RuntimeError(f"server exited {self.proc.returncode}:\n{log}")
+                try:
+                    self.request("GET", "/api/spaces")
+                    return self
+                except (urllib.error.URLError, ConnectionError):
+                    time.sleep(0.1)
+            raise RuntimeError(f"server did not start:\n{self.log.read_text()}")
+        except BaseException:
+            self.stop()  # a server that failed to start is not left running
+            raise
 
     def _config_file(self) -> Path:
         path = self.data_dir / "jupyter_server_config.json"

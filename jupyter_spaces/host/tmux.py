@@ -9,6 +9,7 @@ window with one pane, so each pane has its own size and its own control-mode cli
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -47,6 +48,11 @@ INSTALL_HINT = (
 
 class TmuxError(RuntimeError):
     """A tmux command failed; the message is tmux's own words."""
+
+
+class TmuxNotAnswering(TmuxError):
+    """The private tmux server did not answer in time, or dropped the connection: it is stopped,
+    stuck or dying. The message says what to do about it."""
 
 
 class TmuxMissing(TmuxError):
@@ -131,6 +137,89 @@ def tmux_config(history_limit: int, default_terminal: str) -> str:
             "",
         ]
     )
+
+
+# Set in the environment of each control client to the pid of the server that started it, so a
+# later server can tell a client whose starter died (its parent is no longer that pid).
+CONTROL_OWNER = "JUPYTER_SPACES_CONTROL_OWNER"
+# What a tmux client prints when the server went away in the middle of the conversation.
+_LOST = ("server exited unexpectedly", "lost server")
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """One client attached to the private server (our control clients, or a user's tmux)."""
+
+    pid: int
+    control: bool
+    session: str
+    name: str
+
+
+def _proc_ppid(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[1])
+
+
+def _proc_env(pid: int, key: str) -> str | None:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    prefix = key.encode() + b"="
+    for item in raw.split(b"\0"):
+        if item.startswith(prefix):
+            return item[len(prefix) :].decode(errors="replace")
+    return None
+
+
+def is_stale(client: ClientInfo) -> bool:
+    """A control client whose jupyter-server is gone (Linux: read from /proc).
+
+    Ours carry CONTROL_OWNER: stale once their parent is not that pid any more. One without it
+    (from a version before the mark) is stale when its parent is no jupyter process and it is
+    attached to one of our sessions; a user's own ``tmux -C`` elsewhere is never touched.
+    """
+    if not client.control:
+        return False
+    ppid = _proc_ppid(client.pid)
+    if ppid is None:
+        return False  # gone already, or no /proc to judge by
+    owner = _proc_env(client.pid, CONTROL_OWNER)
+    if owner is not None:
+        return owner != str(ppid)
+    try:  # init, or a subreaper such as systemd --user, adopted it
+        parent = Path(f"/proc/{ppid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"jupyter" not in parent and parse_session_name(client.session) is not None
+
+
+def socket_server_pid(socket_path: Path) -> int | None:
+    """The pid of the process listening on ``socket_path`` (Linux), even when it does not
+    answer: found through /proc/net/unix and the socket inodes in /proc/*/fd."""
+    try:
+        table = Path("/proc/net/unix").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    inodes = {
+        f"socket:[{f[6]}]" for f in (line.split() for line in table) if f[7:8] == [str(socket_path)]
+    }
+    if not inodes:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                if os.readlink(fd) in inodes:
+                    return int(proc.name)
+        except OSError:
+            continue
+    return None
 
 
 def send_keys_commands(target: str, text: str, chunk: int = 4096) -> list[list[str]]:
@@ -229,6 +318,22 @@ def ensure_private_dir(path: Path) -> None:
         os.chmod(path, 0o700)
 
 
+class _Collect(asyncio.SubprocessProtocol):
+    """Output of one tmux client; ``done`` once it exited and its pipes closed."""
+
+    def __init__(self, done: asyncio.Future[None]) -> None:
+        self.done = done
+        self.out = bytearray()
+        self.err = bytearray()
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        (self.out if fd == 1 else self.err).extend(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
 class TmuxServer:
     """Runs tmux commands against the private server. Each call is one short-lived tmux client."""
 
@@ -238,8 +343,13 @@ class TmuxServer:
         tmux_command: str = "tmux",
         history_limit: int = 50000,
         default_size: tuple[int, int] = (24, 80),
+        timeout: float = 20.0,
     ) -> None:
         self.socket_dir = Path(socket_dir)
+        # Seconds a tmux command may take before the server counts as not answering.
+        self.timeout = timeout
+        # Why the server last failed to answer; None once any command got through again.
+        self.failure: str | None = None
         self.socket_path = self.socket_dir / "tmux.sock"
         self.config_path = self.socket_dir / "tmux.conf"
         self.executable = shutil.which(tmux_command)
@@ -282,20 +392,86 @@ class TmuxServer:
             if i:
                 argv.append(";")
             argv.extend(cmd)
-        proc = await asyncio.create_subprocess_exec(
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        transport, client = await loop.subprocess_exec(
+            lambda: _Collect(done),
             *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=self.environment(),
             start_new_session=True,
         )
-        out, err = await proc.communicate()
-        if check and proc.returncode != 0:
-            raise TmuxError(
-                err.decode("utf-8", "replace").strip() or f"tmux exited {proc.returncode}"
-            )
-        return out.decode("utf-8", "replace")
+        try:
+            await asyncio.wait_for(asyncio.shield(done), self.timeout)
+        except TimeoutError:
+            # A stopped or stuck server leaves its clients waiting forever; ours give up. tmux
+            # hands a client's stdout to the server, so the pipes may never close: not waited on.
+            raise self._failed(f"does not answer (no reply in {self.timeout:g} s)") from None
+        finally:
+            transport.close()  # kills the client if it still runs
+        code = transport.get_returncode()
+        message = client.err.decode("utf-8", "replace").strip()
+        if code != 0 and any(lost in message for lost in _LOST):
+            raise self._failed(f"dropped the connection ({message})")
+        self.failure = None
+        if check and code != 0:
+            raise TmuxError(message or f"tmux exited {code}")
+        return client.out.decode("utf-8", "replace")
+
+    def _failed(self, what: str) -> TmuxNotAnswering:
+        self.failure = f"the private tmux server {what}. {self.remedy()}"
+        return TmuxNotAnswering(self.failure)
+
+    def server_pid(self) -> int | None:
+        return socket_server_pid(self.socket_path)
+
+    def remedy(self) -> str:
+        """What the user can do about a server that does not answer, with its pid if known."""
+        pid = self.server_pid()
+        sock = self.socket_path
+        if pid is None:
+            end = f"end it with `pkill -KILL -f 'tmux.*-S {sock}'`"
+        else:
+            end = f"if it was stopped, resume it with `kill -CONT {pid}`; otherwise end it with "
+            end += f"`kill -KILL {pid}`"
+        return (
+            f"Panes show as gone until it answers; jupyter-spaces keeps checking and recovers by "
+            f"itself. To fix it now: {end} (its panes end too: restart them from the space, "
+            f"which starts a new tmux server). `jupyter spaces doctor` checks {sock}."
+        )
+
+    async def probe(self) -> bool:
+        """Does the server answer (or is there none, so the next pane starts one)?"""
+        try:
+            await self.run(["list-sessions", "-F", "#{session_name}"], check=False)
+        except TmuxNotAnswering:
+            return False
+        return True
+
+    async def list_clients(self) -> list[ClientInfo]:
+        fmt = _SEP.join(
+            ["#{client_pid}", "#{client_control_mode}", "#{session_name}", "#{client_name}"]
+        )
+        out = await self.run(["list-clients", "-F", fmt], check=False)
+        clients = []
+        for line in out.splitlines():
+            f = line.split(_SEP)
+            if len(f) == 4 and f[0].isdigit():
+                clients.append(ClientInfo(int(f[0]), f[1] == "1", f[2], f[3]))
+        return clients
+
+    async def clear_stale_clients(self) -> list[ClientInfo]:
+        """Kill control clients left by a jupyter-server that died; a tmux server asked to exit
+        waits on such clients, and they hold the panes' output."""
+        if not self.socket_path.exists():
+            return []
+        stale = [c for c in await self.list_clients() if is_stale(c)]
+        for client in stale:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(client.pid, signal.SIGKILL)
+        return stale
 
     async def new_pane(
         self,

@@ -70,16 +70,16 @@ class SpaceManager(SnapshotOps, AgentOps):
                 entry.trusted = True
                 self.log.info("jupyter-spaces: space %s: its trust now names its folder", space_id)
         if not self.tmux.available:
-            self.host_error = INSTALL_HINT
+            self._host_problem = INSTALL_HINT
             self.log.warning("jupyter-spaces: %s", INSTALL_HINT)
-        else:
+        elif self._prepare():
             try:
-                self.tmux.prepare()
+                await self._clear_stale_clients()
                 await self._adopt()
                 await self._restore_all()
-            except (TmuxError, OSError) as e:
-                self.host_error = f"the private tmux server cannot be used: {e}"
-                self.log.error("jupyter-spaces: %s", self.host_error)
+            except TmuxError as e:
+                # Not latched: ``_check_host`` asks again until the server answers.
+                self.log.error("jupyter-spaces: %s", e)
         self._poller = asyncio.ensure_future(self._poll())
         self._capturer = asyncio.ensure_future(self._capture_loop())
         self.sessions.start()
@@ -92,6 +92,47 @@ class SpaceManager(SnapshotOps, AgentOps):
                         str(entry.dir / pane.cwd) if pane.cwd else str(entry.dir),
                         created.timestamp(),
                     )
+
+    def _prepare(self) -> bool:
+        try:
+            self.tmux.prepare()
+        except (TmuxError, OSError) as e:
+            self._host_problem = (
+                f"the private tmux server cannot be used: {e}. Fix the folder or set "
+                "SpacesApp.socket_dir to a private folder; `jupyter spaces doctor` checks it."
+            )
+            self.log.error("jupyter-spaces: %s", self._host_problem)
+            return False
+        self._host_problem = None
+        return True
+
+    async def _clear_stale_clients(self) -> None:
+        stale = await self.tmux.clear_stale_clients()
+        if stale:
+            self.log.warning(
+                "jupyter-spaces: killed %d control client(s) left by a server that is gone "
+                "(pids %s)",
+                len(stale),
+                ", ".join(str(c.pid) for c in stale),
+            )
+
+    async def _check_host(self) -> None:
+        """Ask a tmux server that failed again, with back-off (at most every 15 s), so the
+        server recovers by itself when tmux answers again or was killed and is gone."""
+        if not self.tmux.available or not self.host_error:
+            self._probe_delay = 0.0
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._next_probe:
+            return
+        if self._prepare() and await self.tmux.probe():
+            self.log.info("jupyter-spaces: the private tmux server answers again")
+            self._probe_delay = 0.0
+            await self._clear_stale_clients()
+            await self._adopt()
+            return
+        self._probe_delay = min(max(self._probe_delay * 2, self.app.poll_interval), 15.0)
+        self._next_probe = loop.time() + self._probe_delay
 
     async def _adopt(self) -> None:
         panes = await self.tmux.list_panes()
@@ -135,6 +176,7 @@ class SpaceManager(SnapshotOps, AgentOps):
         while True:
             await asyncio.sleep(self.app.poll_interval)
             try:
+                await self._check_host()
                 if any(e.space and e.space.panes for e in self.entries.values()):
                     await self._announce_states()
                 if self.agents.pending:

@@ -26,6 +26,7 @@ from ..host.stream import PaneStream
 from ..host.tmux import (
     PaneInfo,
     TmuxError,
+    TmuxNotAnswering,
     TmuxServer,
     parse_session_name,
     session_name,
@@ -113,9 +114,15 @@ class SpacesCore:
         self.streams: dict[str, PaneStream] = {}
         self._stream_starting: dict[str, asyncio.Future[PaneStream]] = {}
         self.unknown_sessions: list[str] = []
-        self.host_error: str | None = None
+        # Why durable panes cannot work at all (no tmux, an unusable socket dir); a tmux server
+        # that stops answering is ``tmux.failure`` instead, checked again by ``_check_host``.
+        self._host_problem: str | None = None
+        self._probe_delay = 0.0
+        self._next_probe = 0.0
         self._locks: dict[str, asyncio.Lock] = {}
         self._states: dict[tuple[str, str], tuple[str, int | None]] = {}
+        # Panes that input was last refused to because they had exited (see ``_live``).
+        self._deaf: set[tuple[str, str]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._started: asyncio.Future[None] | None = None
         self._closing: set[asyncio.Future[None]] = set()
@@ -314,9 +321,16 @@ class SpacesCore:
         entry, pane = self._pane(space_id, pane_id)
         return self._pane_json(entry, pane, await self._pane_states())
 
+    @property
+    def host_error(self) -> str | None:
+        """What keeps panes from working right now, in words a user can act on; None if OK."""
+        return self._host_problem or self.tmux.failure
+
     def _require_host(self) -> None:
-        if self.host_error:
-            raise SpacesError(503, self.host_error)
+        # Not for a tmux server that stopped answering: the caller's own tmux command is the
+        # retry (it has a timeout, and success clears the failure).
+        if self._host_problem:
+            raise SpacesError(503, self._host_problem)
 
     async def create_pane(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
         _only(
@@ -522,8 +536,11 @@ class SpacesCore:
         stream = self.streams.pop(name, None)
         if stream is not None:
             await stream.close()
-        if self.tmux.available and not self.host_error:
-            await self.tmux.kill(name)
+        if self.tmux.available and not self._host_problem:
+            try:
+                await self.tmux.kill(name)
+            except TmuxNotAnswering as e:
+                raise SpacesError(503, str(e)) from None
         self._states.pop((space_id, pane_id), None)
 
     async def send_input(self, space_id: str, pane_id: str, body: dict[str, Any]) -> None:
@@ -553,16 +570,33 @@ class SpacesCore:
     async def _info(self, space_id: str, pane_id: str) -> PaneInfo:
         self._pane(space_id, pane_id)
         self._require_host()
-        info = (await self.tmux.list_panes()).get(session_name(space_id, pane_id))
+        if self.tmux.failure:  # known not to answer: say so now, not after a timeout
+            raise SpacesError(503, self.tmux.failure)
+        try:
+            info = (await self.tmux.list_panes()).get(session_name(space_id, pane_id))
+        except TmuxNotAnswering as e:
+            raise SpacesError(503, str(e)) from None
         if info is None:
             raise SpacesError(409, f"pane {pane_id} is gone: its tmux session no longer exists")
         return info
 
     async def _live(self, space_id: str, pane_id: str) -> PaneInfo:
         info = await self._info(space_id, pane_id)
-        if info.dead:
-            raise SpacesError(409, f"pane {pane_id} has exited (status {info.exit_status})")
+        if info.closed:  # closed but not yet reaped is just as deaf
+            self._deaf.add((space_id, pane_id))
+            raise SpacesError(409, _exited(pane_id, info.exit_status))
+        self._deaf.discard((space_id, pane_id))
         return info
+
+    def maybe_exited(self, space_id: str, pane_id: str) -> bool:
+        """Whether the last look at the pane found it exited (cheap: asks no one; see
+        ``check_live`` for a fresh answer)."""
+        return (space_id, pane_id) in self._deaf
+
+    async def check_live(self, space_id: str, pane_id: str) -> None:
+        """SpacesError(409) saying so if the pane's program has exited (tmux would drop keys
+        sent to it without a word)."""
+        await self._live(space_id, pane_id)
 
     async def stream(self, space_id: str, pane_id: str) -> PaneStream:
         """The shared control-mode stream of a pane, started on first use."""
@@ -615,7 +649,7 @@ class SpacesCore:
 
     async def _pane_states(self) -> dict[tuple[str, str], PaneInfo]:
         if self.host_error or not self.tmux.available:
-            return {}
+            return {}  # gone while tmux cannot be asked; ``_check_host`` asks again
         try:
             panes = await self.tmux.list_panes()
         except TmuxError as e:
@@ -626,6 +660,8 @@ class SpacesCore:
             ids = parse_session_name(name)
             if ids:
                 out[ids] = info
+        # Whoever looked last, a channel then refuses keys for an exited pane at once.
+        self._deaf = {ids for ids, info in out.items() if info.closed}
         return out
 
     async def _announce_states(self) -> None:
@@ -722,6 +758,14 @@ class _Placement:
     size: tuple[int, int] | None
     next_to: str | None
     direction: str
+
+
+def _exited(pane_id: str, status: int | None) -> str:
+    code = "" if status is None else f" with status {status}"
+    return (
+        f"pane {pane_id} has exited{code}: nothing reads what is typed into it. "
+        "Restart the pane to run its command again."
+    )
 
 
 def _untrusted(space_id: str) -> str:
