@@ -121,8 +121,10 @@ def tmux_config(history_limit: int, default_terminal: str) -> str:
             "set -g escape-time 0",
             "set -g assume-paste-time 0",
             f"set -g history-limit {history_limit}",
-            # Keep dead panes so their exit status can be reported.
+            # Keep dead panes so their exit status can be reported, and say it plainly.
             "set -g remain-on-exit on",
+            'set -g remain-on-exit-format "[jupyter-spaces] #{?pane_dead_signal,'
+            'killed by signal #{pane_dead_signal},exited with status #{pane_dead_status}}"',
             f'set -g default-terminal "{default_terminal}"',
             "set -g focus-events off",
             "set -g set-titles off",
@@ -275,10 +277,19 @@ def command_line(commands: Sequence[Sequence[str]]) -> str:
 # again; it enters the directory, exports the variables (PATH too, which ``-e`` would not
 # apply to the lookup) and execs the argv, which no shell parses.
 _SENTINEL = "."
-_SPAWN = r"""cd -- "${1%.}" || exit 126
+# A program that cannot start says why on the pane's first line (tmux, on a pane's death, moves to
+# the last line and feeds one line, so the message follows a blank line that scrolls away), then
+# tmux's own line with the exit status (``remain-on-exit-format``) at the bottom.
+_SPAWN = r"""fail() { printf '\r\n[jupyter-spaces] cannot start %s: %s\r\n' "$1" "$2"; exit "$3"; }
+cd -- "${1%.}" 2>/dev/null || fail "in ${1%.}" "no such folder, or no permission" 126
 shift; n=${1%.}; shift
 while [ "$n" -gt 0 ]; do export "${1%.}" || exit 126; shift; n=$((n - 1)); done
 for a do set -- "$@" "${a%.}"; shift; done
+case $1 in
+  */*) if [ ! -e "$1" ]; then fail "$1" "no such file" 127
+       elif [ -d "$1" ] || [ ! -x "$1" ]; then fail "$1" "not an executable file" 126; fi ;;
+  *) command -v -- "$1" >/dev/null 2>&1 || fail "$1" "command not found on PATH" 127 ;;
+esac
 exec "$@"
 """
 
