@@ -162,7 +162,8 @@ class LineReader:
 def records(reader: LineReader, counter: list[int]) -> Iterator[dict[str, Any]]:
     """JSON objects of a reader's lines; malformed ones (bad JSON or UTF-8, nested too deep, not
     an object) add to ``counter[0]``. Lone UTF-16 surrogates (``"\\ud800"``: valid JSON, written by
-    Node when it cuts a string inside an emoji) become U+FFFD, as SQLite cannot store them."""
+    Node when it cuts a string inside an emoji; or their UTF-8 bytes) become U+FFFD, as SQLite
+    cannot store them."""
     loads = json.loads
     for line in reader:
         if not line or line.isspace():
@@ -175,9 +176,15 @@ def records(reader: LineReader, counter: list[int]) -> Iterator[dict[str, Any]]:
         if not isinstance(rec, dict):
             counter[0] += 1
             continue
-        if b"\\ud" in line or b"\\uD" in line:
+        if _may_hold_surrogates(line):
             rec = without_surrogates(rec)
         yield rec
+
+
+def _may_hold_surrogates(raw: bytes) -> bool:
+    # An escaped one, or the 3-byte UTF-8 form json.loads lets through ("surrogatepass"); the
+    # \xed lead byte also starts U+D000..U+D7FF (Hangul), which only costs a needless walk.
+    return b"\\ud" in raw or b"\\uD" in raw or b"\xed" in raw
 
 
 def without_surrogates(value: Any) -> Any:
@@ -290,7 +297,7 @@ def read_whole_json(path: str) -> tuple[Any, int]:
     except (ValueError, RecursionError) as e:
         # These files are rewritten in full on every update; a reader can catch one half-written.
         raise Incomplete(str(path)) from e
-    if b"\\ud" in raw or b"\\uD" in raw:
+    if _may_hold_surrogates(raw):
         doc = without_surrogates(doc)
     return doc, len(raw)
 
