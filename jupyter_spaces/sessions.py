@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .agents import AGENT_NAMES, SearchQueryError, Session, SessionIndex
+from .agents import AGENT_NAMES, SearchQueryError, Session, SessionIndex, valid_session_id
 from .agents.model import iso_to_epoch
 from .errors import SpacesError
 from .paths import relative_to_root, resolve_inside
@@ -206,7 +206,10 @@ class SessionService:
     def session_json(self, session: Session) -> dict[str, Any]:
         d = session.to_json()
         d["space_id"] = self.space_of(session.cwd)
-        d["path"] = relative_to_root(self.root, Path(session.cwd)) if session.cwd else None
+        try:
+            d["path"] = relative_to_root(self.root, Path(session.cwd)) if session.cwd else None
+        except (ValueError, OSError):
+            d["path"] = None  # not a path (a NUL in a cwd an older index kept)
         return d
 
     async def search(self, args: dict[str, str]) -> dict[str, Any]:
@@ -234,10 +237,7 @@ class SessionService:
         }
 
     async def get(self, agent: str, session_id: str) -> Session:
-        if agent not in AGENT_NAMES:
-            raise SpacesError(
-                404, f"unknown agent {agent!r}; expected one of claude, codex, gemini"
-            )
+        check_session_id(agent, session_id)
         session = await asyncio.to_thread(self.index.get, agent, session_id)
         if session is None:
             raise SpacesError(404, f"no {agent} session {session_id!r}")
@@ -249,6 +249,22 @@ class SessionService:
         offset = _whole(args.get("offset"), "offset", 0, 0, 10**9)
         msgs = await asyncio.to_thread(self.index.messages, agent, session_id, limit, offset)
         return {"messages": [m.to_dict() for m in msgs], "limit": limit, "offset": offset}
+
+
+def check_session_id(agent: str, session_id: str) -> None:
+    """SpacesError(404) unless ``agent`` is a CLI the index knows and ``session_id`` can be one of
+    its sessions, checked before any lookup (and so before any resume): a NUL, ``../`` or a
+    leading ``-`` never reaches the index, a path or an argv.
+
+    Ids are the CLI's UUIDs (``valid_session_id``); the index also lists sub-agent transcripts
+    and legacy files under the id their file name gives (a Claude ``agentId``, a file stem),
+    which the custom-agent alphabet admits, so those still open."""
+    if agent not in AGENT_NAMES:
+        raise SpacesError(
+            404, f"unknown agent {agent[:64]!r}; expected one of claude, codex, gemini"
+        )
+    if not (valid_session_id(agent, session_id) or valid_session_id("custom", session_id)):
+        raise SpacesError(404, f"{session_id[:128]!r} is not a {agent} session id")
 
 
 _SEARCH_ARGS = {

@@ -236,3 +236,27 @@ async def _known(api, sid: str) -> bool:
 async def _calls(env: AgentEnv, n: int) -> list[dict] | None:
     calls = env.calls()
     return calls if len(calls) >= n else None
+
+
+async def test_hostile_session_ids_are_refused_before_any_lookup(
+    agent_env,  # noqa: F811
+    api,
+    jp_root_dir,
+):
+    """A NUL, a path, an option, a non-UUID for a CLI: 404 with a message, nothing created."""
+    (jp_root_dir / "proj" / "sub").mkdir(parents=True)
+    corpus(agent_env, jp_root_dir)
+    _, space = await api("POST", body={"path": "proj"})
+    for sid in ["\x00", f"{A}\x00", "..", "-rf", "--help", "a b", "x" * 129, "é", "%2e%2e"]:
+        for parts, method in [
+            (("sessions", "claude", sid), "GET"),
+            (("sessions", "codex", sid, "messages"), "GET"),
+            (("sessions", "gemini", sid, "resume"), "POST"),
+        ]:
+            code, body = await api(method, *parts)
+            assert code == 404, (sid, parts, body)
+            assert "is not a" in body["message"], body
+    code, body = await api("GET", "sessions", "\x00", A)
+    assert code == 404 and "unknown agent" in body["message"]
+    _, after = await api("GET", space["id"])
+    assert after["panes"] == []  # no resume went through

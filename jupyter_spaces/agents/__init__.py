@@ -13,7 +13,7 @@ from .index import (
     default_index_path,
     fts_query,
 )
-from .model import AGENT_NAMES, Message, Session, Tokens
+from .model import AGENT_NAMES, Message, Session, Tokens, valid_session_id
 
 __all__ = [
     "AGENT_NAMES",
@@ -31,4 +31,5 @@ __all__ = [
     "Tokens",
     "default_index_path",
     "fts_query",
+    "valid_session_id",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,19 +22,40 @@ from .model import AgentName, Message, Session
 
 # Read size: large enough that Python-level overhead per chunk is negligible.
 CHUNK = 1 << 20
-# A single record larger than this is dropped (and counted malformed) so that a file without
-# newlines cannot make the reader hold it all in memory.
-MAX_LINE = 64 << 20
+# A single record larger than this is dropped (and counted malformed): the reader never holds more
+# than one line plus a chunk, and decoding a line costs a few times its size, so this cap is what
+# bounds the parser's memory on a hostile or runaway file (a 60 MB line once took the server to
+# 1.75 GB). Real records are far smaller (the largest reported are a few hundred KB; a pasted
+# screenshot is at most a few MB of base64), so 8 MiB loses nothing a person would search for.
+MAX_LINE = 8 << 20
 # How many bytes the index asks a parser to read per call: bounds the messages held in memory
 # when a file of hundreds of MB is first read.
 PARSE_STEP = 64 << 20
-# Whole-file JSON formats (Gemini <= v0.38, the 2025 TypeScript Codex) are small conversation
-# documents; anything beyond this is not one of them.
-MAX_WHOLE_JSON = 64 << 20
+# Whole-file JSON formats (Gemini <= v0.38, the 2025 TypeScript Codex) have no record boundaries,
+# so they are decoded whole; a file beyond this is skipped and counted malformed (peak memory is a
+# few times the file's size). They are conversation documents of a few MB at most.
+MAX_WHOLE_JSON = 32 << 20
+# Decompressed bytes read from one .jsonl.zst archive at most: a tiny "zstd bomb" must not keep a
+# scan busy for hours. Codex rollouts are tens of MB; what lies beyond is counted malformed.
+MAX_ZST_OUTPUT = 1 << 30
+# A whole-file JSON that does not parse is taken as half-written (retried) for this long after its
+# last change, then counted malformed, so that a broken file is not re-read on every scan.
+SETTLE_SECONDS = 5.0
+# Token counts above this are not counts (2**53: exact in JSON numbers and in JavaScript).
+MAX_COUNT = 1 << 53
+# A timestamp is short ISO-8601 text; anything longer is not one (and would bloat the state).
+MAX_TS = 64
+# Paths longer than PATH_MAX are not paths.
+MAX_PATH = 4096
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Incomplete(Exception):
     """The file is being rewritten right now (e.g. half of a whole-file JSON); retry later."""
+
+
+class TooLarge(Exception):
+    """A whole-file document beyond MAX_WHOLE_JSON: skipped and counted malformed."""
 
 
 @dataclass
@@ -78,6 +100,10 @@ class ParseResult:
     complete: bool = True  # False: the byte budget ran out first; call again with ``state``
 
 
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
 class LineReader:
     """Complete lines of a binary stream, without ever holding more than one line plus a chunk.
 
@@ -85,7 +111,7 @@ class LineReader:
     newline count as a line too (for streams that are known to be complete, e.g. zstd archives).
     """
 
-    def __init__(self, stream: IO[bytes], offset: int = 0, *, final: bool = False) -> None:
+    def __init__(self, stream: Readable, offset: int = 0, *, final: bool = False) -> None:
         self._stream = stream
         self.offset = offset
         self.final = final
@@ -134,8 +160,10 @@ class LineReader:
 
 
 def records(reader: LineReader, counter: list[int]) -> Iterator[dict[str, Any]]:
-    """JSON objects of a reader's lines; malformed ones (bad JSON, not an object) add to
-    ``counter[0]``."""
+    """JSON objects of a reader's lines; malformed ones (bad JSON or UTF-8, nested too deep, not
+    an object) add to ``counter[0]``. Lone UTF-16 surrogates (``"\\ud800"``: valid JSON, written by
+    Node when it cuts a string inside an emoji; or their UTF-8 bytes) become U+FFFD, as SQLite
+    cannot store them."""
     loads = json.loads
     for line in reader:
         if not line or line.isspace():
@@ -145,10 +173,49 @@ def records(reader: LineReader, counter: list[int]) -> Iterator[dict[str, Any]]:
         except (ValueError, RecursionError):
             counter[0] += 1
             continue
-        if isinstance(rec, dict):
-            yield rec
-        else:
+        if not isinstance(rec, dict):
             counter[0] += 1
+            continue
+        if _may_hold_surrogates(line):
+            rec = without_surrogates(rec)
+        yield rec
+
+
+def _may_hold_surrogates(raw: bytes) -> bool:
+    # An escaped one, or the 3-byte UTF-8 form json.loads lets through ("surrogatepass"); the
+    # \xed lead byte also starts U+D000..U+D7FF (Hangul), which only costs a needless walk.
+    return b"\\ud" in raw or b"\\uD" in raw or b"\xed" in raw
+
+
+def without_surrogates(value: Any) -> Any:
+    """``value`` (decoded JSON) with every lone surrogate in its strings replaced by U+FFFD.
+
+    Iterative, so that the deepest document ``json.loads`` accepts cannot overflow the stack."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if not isinstance(value, dict | list):
+        return value
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any, Any]] = [(root, 0, value)]
+    while stack:
+        parent, key, v = stack.pop()
+        if isinstance(v, str):
+            parent[key] = _SURROGATE.sub("\ufffd", v)
+        elif isinstance(v, list):
+            copy = list(v)
+            parent[key] = copy
+            stack.extend(
+                (copy, i, x) for i, x in enumerate(copy) if isinstance(x, str | list | dict)
+            )
+        elif isinstance(v, dict):
+            copy_d: dict[str, Any] = {}
+            for k, x in v.items():
+                copy_d[_SURROGATE.sub("\ufffd", k)] = x
+            parent[key] = copy_d
+            stack.extend(
+                (copy_d, k, x) for k, x in copy_d.items() if isinstance(x, str | list | dict)
+            )
+    return root[0]
 
 
 class LineParser(Protocol):
@@ -191,7 +258,7 @@ def parse_lines(
         limit = start.offset + budget if budget else None
         complete = True
         for rec in records(reader, bad):
-            parser.feed(rec)
+            feed(parser, rec, bad)
             if limit is not None and reader.offset >= limit:
                 complete = False
                 break
@@ -206,17 +273,33 @@ def parse_lines(
     )
 
 
+def feed(parser: LineParser, rec: dict[str, Any], counter: list[int]) -> None:
+    """``parser.feed(rec)``; a record the parser chokes on (a shape no CLI writes, nested too deep
+    to re-encode) is skipped and counted in ``counter[0]``, never the end of the file."""
+    try:
+        parser.feed(rec)
+    except Exception:
+        counter[0] += 1
+
+
 def read_whole_json(path: str) -> tuple[Any, int]:
-    """A whole-file JSON document and its size; Incomplete if it does not parse yet."""
+    """A whole-file JSON document (lone surrogates replaced) and its size; Incomplete if it does
+    not parse (yet), TooLarge beyond MAX_WHOLE_JSON."""
     with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_WHOLE_JSON:
+            raise TooLarge(f"{path} is larger than {MAX_WHOLE_JSON} bytes")
         raw = f.read(MAX_WHOLE_JSON + 1)
     if len(raw) > MAX_WHOLE_JSON:
-        raise ValueError(f"{path} is larger than {MAX_WHOLE_JSON} bytes")
+        raise TooLarge(f"{path} is larger than {MAX_WHOLE_JSON} bytes")
     try:
-        return json.loads(raw), len(raw)
+        doc = json.loads(raw)
     except (ValueError, RecursionError) as e:
         # These files are rewritten in full on every update; a reader can catch one half-written.
         raise Incomplete(str(path)) from e
+    if _may_hold_surrogates(raw):
+        doc = without_surrogates(doc)
+    return doc, len(raw)
 
 
 def newline_before(f: IO[bytes], offset: int) -> bool:
@@ -250,10 +333,20 @@ def walk(root: Path, want: Callable[[str], bool], max_depth: int) -> Iterator[st
                     if entry.is_dir(follow_symlinks=False):
                         if depth < max_depth:
                             stack.append((entry.path, depth + 1))
-                    elif want(entry.name) and entry.is_file():
+                    elif want(entry.name) and entry.is_file() and storable(entry.path):
                         yield entry.path
                 except OSError:
                     continue
+
+
+def storable(path: str) -> bool:
+    """Whether ``path`` is valid UTF-8 (SQLite text): a name with undecodable bytes (which Python
+    carries as lone surrogates) cannot be indexed, so such a file is left out, not a failure."""
+    try:
+        path.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def is_inside(path: str, root: str) -> bool:
@@ -354,5 +447,28 @@ def first_str(*values: Any) -> str | None:
 
 
 def as_int(v: Any) -> int:
-    # bool is an int subclass; a token count is never a JSON boolean.
-    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+    """A token count, or 0: bool is an int subclass but never a count, and a negative or huge
+    number would poison every sum it enters."""
+    return v if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_COUNT else 0
+
+
+def as_ts(v: Any) -> str | None:
+    """A record's timestamp text (compared and stored as written), or None if it cannot be one."""
+    return v if isinstance(v, str) and 0 < len(v) <= MAX_TS else None
+
+
+def as_path(v: Any) -> str | None:
+    """A working directory from a record, or None: it becomes a Path and a subprocess cwd later,
+    where a NUL or control character raises, and an empty or huge string means nothing."""
+    if not isinstance(v, str) or not 0 < len(v) <= MAX_PATH or not v.isprintable():
+        return None
+    return v
+
+
+def small_json(v: Any, cap: int = 4096) -> Any:
+    """``v`` if it re-encodes as JSON within ``cap`` characters, else None (for free-form fields
+    kept in the parse state, which must stay small and serialisable)."""
+    try:
+        return v if len(json.dumps(v)) <= cap else None
+    except (TypeError, ValueError, RecursionError):
+        return None

@@ -36,6 +36,8 @@ from .base import (
     ParseResult,
     Part,
     as_int,
+    as_path,
+    as_ts,
     dedupe_roots,
     is_inside,
     merge_common,
@@ -84,6 +86,10 @@ _COMMAND_NAME = re.compile(r"<command-name>(.*?)</command-name>", re.S)
 _COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.S)
 _CONVERSATION = frozenset(("user", "assistant", "system"))
 _TITLE_RANK = {"custom": 5, "ai": 4, "summary": 3, "prompt": 2, "command": 1}
+# Per-session lists kept in the parse state stay this short whatever a file holds.
+MAX_MODELS = 16
+# Version and branch names are short; longer strings are not them.
+MAX_NAME = 256
 
 
 def _text_of(content: Any) -> str:
@@ -114,7 +120,7 @@ def brief(value: Any, cap: int = TOOL_TEXT_CAP) -> str:
             return " ".join(parts)[:cap]
     try:
         return json.dumps(value, ensure_ascii=False)[:cap]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return ""
 
 
@@ -135,6 +141,7 @@ class _Agg:
         "ai_title",
         "custom_title",
         "cwd",
+        "emitted",
         "first_command",
         "first_prompt",
         "first_ts",
@@ -169,6 +176,8 @@ class _Agg:
         self.usage: dict[str, list[int]] = d.get("usage", {})
         self.tok: list[int] = d.get("tok", [0, 0, 0, 0])
         self.user_uuids: set[str] = set(d.get("user_uuids", ()))
+        # Messages were stored for this session: it is listed even without a time or cwd.
+        self.emitted: bool = d.get("emitted", False)
 
     def dump(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__slots__}
@@ -216,33 +225,35 @@ class _FileParser:
         else:
             sid = sid_field if isinstance(sid_field, str) and sid_field else self.default_id
             agg = self._agg(sid)
-        ts = rec.get("timestamp")
-        if isinstance(ts, str):
+        ts = as_ts(rec.get("timestamp"))
+        if ts is not None:
             if agg.first_ts is None:
                 agg.first_ts = ts
             if agg.last_ts is None or ts > agg.last_ts:
                 agg.last_ts = ts
         if t in _CONVERSATION:
-            if agg.cwd is None and isinstance(rec.get("cwd"), str):
-                agg.cwd = rec["cwd"]
-            if isinstance(rec.get("version"), str):
-                agg.version = rec["version"]
-            if agg.git_branch is None and isinstance(rec.get("gitBranch"), str):
-                agg.git_branch = rec["gitBranch"] or None
+            if agg.cwd is None:
+                agg.cwd = as_path(rec.get("cwd"))
+            version = rec.get("version")
+            if isinstance(version, str) and len(version) <= MAX_NAME:
+                agg.version = version
+            branch = rec.get("gitBranch")
+            if agg.git_branch is None and isinstance(branch, str) and len(branch) <= MAX_NAME:
+                agg.git_branch = branch or None
             if t == "assistant":
                 self._assistant(rec, sid, agg)
             elif t == "user":
                 self._user(rec, sid, agg)
         elif t == "custom-title":
             if isinstance(rec.get("customTitle"), str):
-                agg.custom_title = rec["customTitle"]
+                agg.custom_title = rec["customTitle"][:MAX_NAME]
         elif t == "ai-title":
             if isinstance(rec.get("aiTitle"), str):
-                agg.ai_title = rec["aiTitle"]
+                agg.ai_title = rec["aiTitle"][:MAX_NAME]
         elif t == "summary" and isinstance(rec.get("summary"), str):
             # 1.x titles point at a leaf uuid that may live in another file; attributing them to
             # this file's own session is right for the common single-session file.
-            self._agg(self.default_id).summary = rec["summary"]
+            self._agg(self.default_id).summary = rec["summary"][:MAX_NAME]
 
     def _inline_sidechain(self, rec: dict[str, Any]) -> bool:
         return not self.subagent and rec.get("isSidechain") is True
@@ -277,7 +288,13 @@ class _FileParser:
                 base = old or [0, 0, 0, 0]
                 agg.tok = [t + n - o for t, n, o in zip(agg.tok, new, base, strict=True)]
                 agg.usage[key] = new
-        if isinstance(model, str) and not error and model not in agg.models:
+        if (
+            isinstance(model, str)
+            and len(model) <= MAX_NAME
+            and not error
+            and model not in agg.models
+            and len(agg.models) < MAX_MODELS
+        ):
             agg.models.append(model)
         if side:
             return
@@ -315,7 +332,7 @@ class _FileParser:
             elif text.startswith(HARNESS_PREFIXES):
                 kind = HARNESS
                 if agg.first_command is None:
-                    agg.first_command = slash_command(text)
+                    agg.first_command = (slash_command(text) or "")[:PROMPT_CAP] or None
             else:
                 kind = USER
                 uuid = rec.get("uuid")
@@ -331,7 +348,8 @@ class _FileParser:
     def _emit(self, sid: str, rec: dict[str, Any], out: list[tuple[str, str, str]]) -> None:
         if not out:
             return
-        ts = rec.get("timestamp") if isinstance(rec.get("timestamp"), str) else None
+        ts = as_ts(rec.get("timestamp"))
+        self._agg(sid).emitted = True
         seq = self.seq
         self.seq += 1
         for sub, (role, kind, text) in enumerate(out):
@@ -340,7 +358,7 @@ class _FileParser:
     def sessions(self, path: str) -> dict[str, Session]:
         out: dict[str, Session] = {}
         for sid, a in self.aggs.items():
-            if a.first_ts is None and a.cwd is None:
+            if a.first_ts is None and a.cwd is None and not a.emitted:
                 continue  # bookkeeping only (1.x summary-only files): not a conversation
             s = Session(agent="claude", id=sid, format="claude-jsonl", files=[path])
             s.cwd = a.cwd

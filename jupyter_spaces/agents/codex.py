@@ -41,13 +41,17 @@ from typing import Any
 import zstandard
 
 from .base import (
+    MAX_ZST_OUTPUT,
     AgentFormat,
     FileState,
     LineReader,
     ParseResult,
     Part,
     as_int,
+    as_path,
+    as_ts,
     dedupe_roots,
+    feed,
     first_str,
     is_inside,
     merge_common,
@@ -57,6 +61,7 @@ from .base import (
     read_whole_json,
     records,
     resumable,
+    small_json,
     walk,
 )
 from .claude import brief
@@ -170,7 +175,7 @@ class _FileParser:
 
     def feed(self, rec: dict[str, Any]) -> None:
         t = rec.get("type")
-        ts = rec.get("timestamp") if isinstance(rec.get("timestamp"), str) else None
+        ts = as_ts(rec.get("timestamp"))
         if self.format is None:
             if isinstance(rec.get("payload"), dict) and isinstance(t, str):
                 self.format = FMT_ROLLOUT
@@ -203,10 +208,16 @@ class _FileParser:
                 return
             self.replay = None
         if t == "turn_context":
-            if isinstance(payload.get("cwd"), str):
-                self.turn_cwd = payload["cwd"]
+            cwd = as_path(payload.get("cwd"))
+            if cwd is not None:
+                self.turn_cwd = cwd
             model = payload.get("model")
-            if isinstance(model, str) and model and model not in self.models:
+            if (
+                isinstance(model, str)
+                and 0 < len(model) <= 256
+                and model not in self.models
+                and len(self.models) < 16
+            ):
                 self.models.append(model)
         elif t == "event_msg":
             et = payload.get("type")
@@ -220,9 +231,9 @@ class _FileParser:
             self._emit([("system", SUMMARY, payload["message"][:MESSAGE_TEXT_CAP])], ts)
 
     def _header(self, p: dict[str, Any], ts: str | None, git: Any) -> None:
-        self.id = first_str(p.get("id"))
-        self.started = first_str(p.get("timestamp"), ts)
-        self.cwd = first_str(p.get("cwd"))
+        self.id = first_str(p.get("id")) or filename_id(self.path)
+        self.started = as_ts(p.get("timestamp")) or ts
+        self.cwd = as_path(p.get("cwd"))
         for key in (
             "cli_version",
             "originator",
@@ -232,16 +243,18 @@ class _FileParser:
             "agent_role",
             "parent_thread_id",
         ):
-            if isinstance(p.get(key), str):
+            if isinstance(p.get(key), str) and len(p[key]) <= 1024:
                 self.meta[key] = p[key]
-        source = p.get("source")
+        # Free-form (a string, or an object naming the spawning thread): kept only while small.
+        source = small_json(p.get("source"))
         if source is not None:
             self.meta["source"] = source
         if isinstance(git, dict):
-            if isinstance(git.get("branch"), str):
+            if isinstance(git.get("branch"), str) and len(git["branch"]) <= 1024:
                 self.meta["git_branch"] = git["branch"]
-            if isinstance(git.get("repository_url"), str):
-                self.meta["repository_url"] = git["repository_url"]
+            url = git.get("repository_url")
+            if isinstance(url, str) and len(url) <= 1024:
+                self.meta["repository_url"] = url
 
     def _prompt(self, text: str, ts: str | None) -> None:
         text = text.removeprefix(USER_MESSAGE_BEGIN).strip()
@@ -265,14 +278,14 @@ class _FileParser:
                 text = _content_text(p.get("content"), ("input_text", "text")).strip()
                 if text.startswith(INJECTED_PREFIXES):
                     if self.cwd is None and (m := _ENV_CWD.search(text)):
-                        self.cwd = m.group(1).strip() or None
+                        self.cwd = as_path(m.group(1).strip())
                 elif text:
                     self._prompt(text, ts)
         elif it in _TOOL_CALLS:
             name = first_str(p.get("name"), it) or it
             args = p.get("arguments", p.get("input", p.get("action")))
             if isinstance(args, str) and args.startswith("{"):
-                with contextlib.suppress(ValueError):
+                with contextlib.suppress(ValueError, RecursionError):
                     args = json.loads(args)
             self._emit([("assistant", TOOL_CALL, f"{name}: {brief(args)}")], ts)
         elif it in _TOOL_OUTPUTS:
@@ -282,7 +295,7 @@ class _FileParser:
                     decoded = json.loads(out)
                     if isinstance(decoded, dict) and "output" in decoded:
                         out = decoded["output"]
-                except ValueError:
+                except (ValueError, RecursionError):
                     pass
             self._emit([("tool", TOOL_RESULT, brief(out))], ts)
 
@@ -309,7 +322,11 @@ class _FileParser:
             self.tok = [a + b for a, b in zip(self.tok, delta, strict=True)]
 
     def _emit(self, out: list[tuple[str, str, str]], ts: str | None) -> None:
-        sid = self.id or filename_id(self.path)
+        # The id is fixed by the first message: a header met later cannot move messages already
+        # stored to another session.
+        if self.id is None:
+            self.id = filename_id(self.path)
+        sid = self.id
         seq = self.seq
         self.seq += 1
         for sub, (role, kind, text) in enumerate(out):
@@ -376,8 +393,13 @@ def _parse_ts_json(path: str) -> ParseResult:
         p.last_ts = p.started
         items = doc.get("items")
         for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict):
+            if not isinstance(item, dict):
+                malformed += 1
+                continue
+            try:
                 p._item(item, None, legacy=True)
+            except Exception:
+                malformed += 1  # one odd item is not the end of the conversation
     else:
         malformed = 1
     return _whole_file(p, size, malformed)
@@ -407,8 +429,9 @@ def read_titles(path: str, offset: int) -> tuple[dict[str, str], int, int, int]:
         reader = LineReader(f, offset)
         bad = [0]
         for rec in records(reader, bad):
-            if isinstance(rec.get("id"), str) and isinstance(rec.get("thread_name"), str):
-                titles[rec["id"]] = rec["thread_name"]
+            tid, name = rec.get("id"), rec.get("thread_name")
+            if isinstance(tid, str) and isinstance(name, str) and 0 < len(tid) <= 256:
+                titles[tid] = name[:TITLE_CAP]
     return titles, reader.offset, reader.offset - offset, bad[0] + reader.oversized
 
 
@@ -469,10 +492,14 @@ class CodexFormat(AgentFormat):
             size = os.fstat(raw.fileno()).st_size
             stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
             with stream:
-                reader = LineReader(stream, 0, final=True)
-                for rec in records(reader, bad):
-                    p.feed(rec)
-        return _whole_file(p, size, bad[0] + reader.oversized)
+                capped = _Capped(stream, MAX_ZST_OUTPUT)
+                reader = LineReader(capped, 0, final=True)
+                try:
+                    for rec in records(reader, bad):
+                        feed(p, rec, bad)
+                except zstandard.ZstdError:
+                    bad[0] += 1  # corrupt from here on: keep what decoded, count the rest as one
+        return _whole_file(p, size, bad[0] + reader.oversized + capped.cut)
 
     def merge(self, parts: list[Part]) -> tuple[Session, set[str]]:
         # The same thread in sessions/ and archived_sessions/, or as .jsonl and .jsonl.zst: keep
@@ -507,6 +534,24 @@ class CodexFormat(AgentFormat):
 
     def continue_argv(self) -> list[str]:
         return ["codex", "resume", "--last"]
+
+
+class _Capped:
+    """A binary stream that ends after ``cap`` bytes (``cut`` is 1 if it had more)."""
+
+    def __init__(self, stream: Any, cap: int) -> None:
+        self._stream = stream
+        self._left = cap
+        self.cut = 0
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            if not self.cut and self._stream.read(1):
+                self.cut = 1
+            return b""
+        data: bytes = self._stream.read(min(n, self._left) if n >= 0 else self._left)
+        self._left -= len(data)
+        return data
 
 
 def _is_rollout(name: str) -> bool:

@@ -36,6 +36,7 @@ from .base import (
     ParseResult,
     Part,
     as_int,
+    as_ts,
     dedupe_roots,
     first_str,
     is_inside,
@@ -44,6 +45,7 @@ from .base import (
     parse_lines,
     read_whole_json,
     resumable,
+    storable,
 )
 from .claude import brief
 from .model import (
@@ -145,11 +147,12 @@ class _FileParser:
         return self.id or os.path.basename(self.path).split(".", 1)[0]
 
     def _touch(self, ts: Any) -> None:
-        if isinstance(ts, str) and (self.last is None or ts > self.last):
+        ts = as_ts(ts)
+        if ts is not None and (self.last is None or ts > self.last):
             self.last = ts
 
     def feed(self, rec: dict[str, Any]) -> None:
-        if isinstance(rec.get("id"), str):
+        if _message_id(rec.get("id")):
             self._upsert(rec)
         elif isinstance(rec.get("$set"), dict):
             self._set(rec["$set"])
@@ -160,16 +163,20 @@ class _FileParser:
 
     def _metadata(self, rec: dict[str, Any]) -> None:
         self._rename(rec.get("sessionId"))
-        self.start = self.start or first_str(rec.get("startTime"))
+        self.start = self.start or as_ts(rec.get("startTime"))
         self._touch(rec.get("lastUpdated"))
-        self.kind = first_str(rec.get("kind"), self.kind)
-        self.project_hash = first_str(rec.get("projectHash"), self.project_hash)
+        kind = rec.get("kind")
+        self.kind = kind if isinstance(kind, str) and len(kind) <= 64 else self.kind
+        h = rec.get("projectHash")
+        self.project_hash = h if isinstance(h, str) and len(h) <= 128 else self.project_hash
 
     def _rename(self, new: Any) -> None:
-        if not isinstance(new, str) or not new or new == self.id:
+        if not _message_id(new) or new == self.id:
             return
-        if self.id is not None and self.renamed_from is None:
-            self.renamed_from = self.id
+        # What the index stored the session under so far: the id, or the file name's stem if
+        # messages came before any id.
+        if self.renamed_from is None and (self.id is not None or self.recs):
+            self.renamed_from = self.sid
         self.id = new
         for msgs in self.pending.values():
             for m in msgs:
@@ -179,13 +186,13 @@ class _FileParser:
         self._rename(patch.get("sessionId"))
         self._touch(patch.get("lastUpdated"))
         if isinstance(patch.get("summary"), str):
-            self.summary = patch["summary"]
-        if isinstance(patch.get("kind"), str):
+            self.summary = patch["summary"][: TITLE_CAP * 4]
+        if isinstance(patch.get("kind"), str) and len(patch["kind"]) <= 64:
             self.kind = patch["kind"]
         if isinstance(patch.get("messages"), list):
             self._cut(0)
             for m in patch["messages"]:
-                if isinstance(m, dict) and isinstance(m.get("id"), str):
+                if isinstance(m, dict) and _message_id(m.get("id")):
                     self._upsert(m)
 
     def _rewind(self, target: Any) -> None:
@@ -215,9 +222,10 @@ class _FileParser:
             seq = self.recs[i][_SEQ]
             if self.truncate is None or seq < self.truncate:
                 self.replaced.add(seq)
-        ts = m.get("timestamp") if isinstance(m.get("timestamp"), str) else None
+        ts = as_ts(m.get("timestamp"))
         self._touch(ts)
-        mtype = m.get("type") if isinstance(m.get("type"), str) else "info"
+        raw_type = m.get("type")
+        mtype = raw_type if isinstance(raw_type, str) and len(raw_type) <= 64 else "info"
         out: list[tuple[str, str, str]] = []
         prompt: str | None = None
         counted = False
@@ -241,6 +249,7 @@ class _FileParser:
             counted = True
             tok = _tokens(m.get("tokens"))
             model = first_str(m.get("model"))
+            model = model if model is None or len(model) <= 256 else None
             text = _text(m.get("content"), drop_injected=False)
             if text.strip():
                 out.append(("assistant", ASSISTANT, text[:MESSAGE_TEXT_CAP]))
@@ -306,9 +315,11 @@ class _FileParser:
         s = self.session()
         sid = s.id
         messages = [m for seq in sorted(self.pending) for m in self.pending[seq]]
+        # Nothing yet (no metadata line, no message): not a session to list. Anything to store or
+        # to delete needs the session's part, though.
+        listed = bool(self.id or self.recs or messages or self.truncate is not None)
         return ParseResult(
-            # Nothing yet (no metadata line, no message): not a session to list.
-            sessions={sid: s} if self.id or self.recs else {},
+            sessions={sid: s} if listed else {},
             messages=messages,
             state=state,
             reset=reset,
@@ -392,13 +403,15 @@ class GeminiFormat(AgentFormat):
                     continue
                 for e in entries:
                     try:
+                        if not storable(e.path):
+                            continue
                         if e.is_file() and _is_chat(e.name):
                             yield e.path
                         elif e.is_dir(follow_symlinks=False):
                             yield from (
                                 s.path
                                 for s in os.scandir(e.path)
-                                if s.name.endswith(".jsonl") and s.is_file()
+                                if s.name.endswith(".jsonl") and s.is_file() and storable(s.path)
                             )
                     except OSError:
                         continue
@@ -428,10 +441,15 @@ class GeminiFormat(AgentFormat):
             p._metadata(doc)
             messages = doc.get("messages")
             for m in messages if isinstance(messages, list) else []:
-                if isinstance(m, dict) and isinstance(m.get("id"), str):
+                if not (isinstance(m, dict) and _message_id(m.get("id"))):
+                    malformed += 1
+                    continue
+                try:
                     p._upsert(m)
+                except Exception:
+                    malformed += 1  # one odd message is not the end of the conversation
             if isinstance(doc.get("summary"), str):
-                p.summary = doc["summary"]
+                p.summary = doc["summary"][: TITLE_CAP * 4]
         else:
             malformed = 1
         return p.result(FileState(size, malformed, {}), True, size, malformed)
@@ -460,6 +478,12 @@ class GeminiFormat(AgentFormat):
 
     def continue_argv(self) -> list[str]:
         return ["gemini", "--resume"]
+
+
+def _message_id(v: Any) -> bool:
+    """Whether ``v`` can be a message or session id (ids are keys of the parse state and of the
+    index: short text)."""
+    return isinstance(v, str) and 0 < len(v) <= 256
 
 
 def _is_chat(name: str) -> bool:

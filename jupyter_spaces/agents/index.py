@@ -33,7 +33,17 @@ from pathlib import Path
 from typing import Any
 
 from . import claude, codex, gemini
-from .base import PARSE_STEP, AgentFormat, FileState, Incomplete, ParseResult, Part
+from .base import (
+    PARSE_STEP,
+    SETTLE_SECONDS,
+    AgentFormat,
+    FileState,
+    Incomplete,
+    ParseResult,
+    Part,
+    TooLarge,
+    storable,
+)
 from .model import AGENT_NAMES, Message, Session, iso_to_epoch
 
 log = logging.getLogger(__name__)
@@ -303,6 +313,8 @@ class SessionIndex:
         t0 = time.monotonic()
         path = os.path.abspath(path)
         stats = SyncStats()
+        if not storable(path):
+            return stats  # not valid UTF-8: never indexed (see base.storable)
         with self._writing(stats) as (conn, batch):
             for agent, fmt in FORMATS.items():
                 rts = self.roots(agent)
@@ -414,27 +426,59 @@ class SessionIndex:
         while True:
             try:
                 res = fmt.parse_file(path, state, PARSE_STEP)
-            except Incomplete:
-                break  # caught mid-rewrite; the unchanged stat row makes the next sync retry
+            except (Incomplete, TooLarge) as e:
+                # Caught mid-rewrite: the unchanged stat row makes the next sync retry. Still
+                # broken long after its last change, or too large: skipped and counted until
+                # the file changes again, so that it is not re-read on every scan.
+                if isinstance(e, Incomplete) and time.time() - st.st_mtime < SETTLE_SECONDS:
+                    break
+                stats.malformed_lines += 1
+                old = FileState.loads(row[6]) if row is not None and row[6] else FileState()
+                bad = FileState(st.st_size, old.malformed + 1, old.data)
+                file_id = self._store_file(conn, fmt.name, path, st, file_id, bad, str(e))
+                break
             except OSError:
                 break  # vanished or unreadable since the walk; the next sync decides
             except Exception as e:  # a parser bug must not stop the index; retried on change
-                log.warning("agent index: cannot parse %s: %s", path, e, exc_info=True)
-                stats.errors += 1
-                self._store_file(conn, fmt.name, path, st, file_id, None, str(e))
+                self._failed(conn, fmt.name, path, st, file_id, e, stats)
                 break
             parsed = True
             stats.bytes_read += res.bytes_read
             stats.malformed_lines += res.malformed
-            file_id = self._store_file(
-                conn, fmt.name, path, st, file_id, res.state, None, complete=res.complete
-            )
-            self._apply(conn, fmt.name, file_id, st, res, batch)
+            before = file_id
+            conn.execute("SAVEPOINT parsed_file")
+            try:
+                file_id = self._store_file(
+                    conn, fmt.name, path, st, file_id, res.state, None, complete=res.complete
+                )
+                self._apply(conn, fmt.name, file_id, st, res, batch)
+            except Exception as e:  # an index bug: this file is left out, the scan goes on
+                conn.execute("ROLLBACK TO parsed_file")
+                conn.execute("RELEASE parsed_file")
+                self._failed(conn, fmt.name, path, st, before, e, stats)
+                break
+            conn.execute("RELEASE parsed_file")
             self._maybe_commit(conn, batch, stats)
             if res.complete:
                 break
             state = res.state
         stats.files_parsed += parsed
+
+    def _failed(
+        self,
+        conn: sqlite3.Connection,
+        agent: str,
+        path: str,
+        st: os.stat_result,
+        file_id: int | None,
+        e: Exception,
+        stats: SyncStats,
+    ) -> None:
+        """Record that ``path`` could not be indexed: with its stat, so it is tried again only
+        once it changes (then from the start)."""
+        log.warning("agent index: cannot index %s: %s", path, e, exc_info=True)
+        stats.errors += 1
+        self._store_file(conn, agent, path, st, file_id, None, str(e)[:1000])
 
     def _maybe_commit(self, conn: sqlite3.Connection, batch: _Batch, stats: SyncStats) -> None:
         if time.monotonic() - batch.started > COMMIT_EVERY:
@@ -499,6 +543,21 @@ class SessionIndex:
             conn.execute("DELETE FROM parts WHERE file_id = ?", (file_id,))
             batch.touched.update((agent, s) for _, s in old)
         for old_id, new_id in res.renamed.items():
+            if old_id == new_id:
+                continue
+            # A file renamed back and forth may still hold a part under the new id: the renamed
+            # part (the current content) replaces it.
+            stale = conn.execute(
+                "SELECT pid FROM parts WHERE file_id = ? AND session_id = ?", (file_id, new_id)
+            ).fetchone()
+            if (
+                stale is not None
+                and conn.execute(
+                    "SELECT 1 FROM parts WHERE file_id = ? AND session_id = ?", (file_id, old_id)
+                ).fetchone()
+            ):
+                conn.execute("DELETE FROM messages WHERE pid = ?", stale)
+                conn.execute("DELETE FROM parts WHERE pid = ?", stale)
             conn.execute(
                 "UPDATE parts SET session_id = ?, sid = ? WHERE file_id = ? AND session_id = ?",
                 (new_id, self._sid(conn, agent, new_id), file_id, old_id),
@@ -522,14 +581,20 @@ class SessionIndex:
             ).fetchone()
             batch.touched.add((agent, session_id))
         for session_id, seq in res.truncate.items():
-            conn.execute("DELETE FROM messages WHERE pid = ? AND seq >= ?", (pids[session_id], seq))
+            if session_id in pids:
+                conn.execute(
+                    "DELETE FROM messages WHERE pid = ? AND seq >= ?", (pids[session_id], seq)
+                )
         for session_id, seqs in res.replaced.items():
-            conn.executemany(
-                "DELETE FROM messages WHERE pid = ? AND seq = ?",
-                [(pids[session_id], q) for q in seqs],
-            )
+            if session_id in pids:
+                conn.executemany(
+                    "DELETE FROM messages WHERE pid = ? AND seq = ?",
+                    [(pids[session_id], q) for q in seqs],
+                )
         rows = []
         for m in res.messages:
+            if m.session_id not in pids:
+                continue  # a parser listed no session for it; nothing to attach it to
             pid = pids[m.session_id]
             n = next_n[m.session_id]
             next_n[m.session_id] = n + 1
@@ -543,7 +608,7 @@ class SessionIndex:
         )
         conn.executemany(
             "UPDATE parts SET next_n = ? WHERE pid = ?",
-            [(next_n[s], pids[s]) for s in {m.session_id for m in res.messages}],
+            [(next_n[s], pids[s]) for s in {m.session_id for m in res.messages} if s in pids],
         )
 
     def _sid(self, conn: sqlite3.Connection, agent: str, session_id: str) -> int:
@@ -625,10 +690,36 @@ class SessionIndex:
         parent_ids: dict[str, set[str]] = {}
         for agent, session_id in order:
             if agent in FORMATS:
-                stats.sessions_updated += self._merge(conn, agent, session_id, parent_ids)
+                stats.sessions_updated += self._safe_merge(
+                    conn, agent, session_id, parent_ids, stats
+                )
         # New cwds may name the root of a legacy Gemini hash folder.
         for session_id in self._learn_hash_roots(conn):
-            stats.sessions_updated += self._merge(conn, "gemini", session_id, parent_ids)
+            stats.sessions_updated += self._safe_merge(
+                conn, "gemini", session_id, parent_ids, stats
+            )
+
+    def _safe_merge(
+        self,
+        conn: sqlite3.Connection,
+        agent: str,
+        session_id: str,
+        parent_ids: dict[str, set[str]],
+        stats: SyncStats,
+    ) -> int:
+        """``_merge``, except that a session it fails on keeps its last merge and the scan goes
+        on (one odd session must not roll back everything else)."""
+        conn.execute("SAVEPOINT merge")
+        try:
+            n = self._merge(conn, agent, session_id, parent_ids)
+        except Exception as e:
+            conn.execute("ROLLBACK TO merge")
+            conn.execute("RELEASE merge")
+            log.warning("agent index: cannot merge %s session %r: %s", agent, session_id, e)
+            stats.errors += 1
+            return 0
+        conn.execute("RELEASE merge")
+        return n
 
     def _merge(
         self, conn: sqlite3.Connection, agent: str, session_id: str, parent_ids: dict[str, set[str]]

@@ -12,6 +12,7 @@ them; ``Message.time`` is the ISO-8601 text the CLI wrote, untouched.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -35,6 +36,24 @@ TOOL_TEXT_CAP = 1000
 MESSAGE_TEXT_CAP = 100_000
 PROMPT_CAP = 500
 TITLE_CAP = 200
+# Times outside 1970..3000 are not session times; later than 9999 would not even format as ISO.
+_EPOCH_MAX = 32503680000.0
+
+# Session ids, per CLI (agent-formats.md): Claude Code, Codex and Gemini name sessions by UUID.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Custom agents: a conservative id alphabet that is safe in a path, an argv and a URL.
+_CUSTOM_ID = re.compile(r"[A-Za-z0-9._:][A-Za-z0-9._:-]{0,127}")
+
+
+def valid_session_id(agent: str, sid: object) -> bool:
+    """Whether ``sid`` can be a session id of ``agent``: a UUID for claude, codex and gemini;
+    1-128 of ``[A-Za-z0-9._:-]`` not starting with ``-`` for any other (custom) agent. Checked
+    before an id reaches a lookup, an argv or a path, so a NUL, ``../`` or an option never does."""
+    if not isinstance(sid, str):
+        return False
+    if agent in AGENT_NAMES:
+        return _UUID.fullmatch(sid) is not None
+    return _CUSTOM_ID.fullmatch(sid) is not None and sid not in (".", "..")
 
 
 @dataclass(slots=True)
@@ -190,21 +209,26 @@ _SESSION_FIELDS = frozenset(Session.__dataclass_fields__)
 
 @lru_cache(maxsize=4096)
 def iso_to_epoch(text: str) -> float | None:
-    """POSIX seconds of an ISO-8601 time; naive times are taken as UTC; None if unparsable."""
+    """POSIX seconds of an ISO-8601 time; naive times are taken as UTC; None if unparsable or
+    outside 1970..3000."""
     try:
         # Python 3.10's fromisoformat does not take a "Z" suffix.
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        t = dt.timestamp()
+    except (ValueError, OverflowError):
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+    return t if 0 <= t <= _EPOCH_MAX else None
 
 
 def epoch_to_iso(t: float | None) -> str | None:
     if t is None:
         return None
-    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+    try:
+        return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+    except (ValueError, OverflowError, OSError):
+        return None  # not a time (an index written before times were bounded)
 
 
 def clean_line(text: str, cap: int) -> str:
