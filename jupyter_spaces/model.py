@@ -21,6 +21,8 @@ from typing import Any, TypeGuard
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from .agents.model import valid_session_id
+
 SCHEMA_VERSION = 1
 PANE_KINDS = ("shell", "command", "agent")
 AGENTS = ("claude", "codex", "gemini", "custom")
@@ -51,16 +53,6 @@ class WorkspaceError(ValueError):
 def valid_id(s: object) -> TypeGuard[str]:
     """Whether ``s`` is safe as a space or pane id in URLs, tmux names and file names."""
     return isinstance(s, str) and _ID_RE.fullmatch(s) is not None
-
-
-def valid_session_id(agent: object, session_id: object) -> TypeGuard[str]:
-    """Whether ``session_id`` is an id ``agent``'s CLI writes: a UUID for claude, codex and
-    gemini; for a custom agent 1 to 128 of ``[A-Za-z0-9._:-]``, not starting with ``-``."""
-    if not isinstance(session_id, str):
-        return False
-    if agent in ("claude", "codex", "gemini"):
-        return _UUID_RE.fullmatch(session_id) is not None
-    return agent == "custom" and _SESSION_ID_RE.fullmatch(session_id) is not None
 
 
 def runnable_text(value: object) -> bool:

@@ -166,7 +166,7 @@ async def make_plan(
         if launch is None:
             launch, cwd = await agents.restart(pane, space_dir, cwd)
         sid = launch.session_id
-        if sid is not None and not valid_session_id(pane.agent, sid):
+        if sid is not None and not valid_session_id(pane.agent or "custom", sid):
             raise SpacesError(409, f"{sid!r} is not a session id of {pane.agent}")
         return RunPlan(
             pane.id,
