@@ -46,6 +46,30 @@ CURSES = textwrap.dedent(
 )
 
 
+# Turns bracketed paste on once, prints nothing else, and keeps what it reads; Ctrl-F asks it
+# to turn focus events on (so that happens while a client watches).
+PASTE_PROGRAM = textwrap.dedent(
+    """
+    import os, sys, tty
+    tty.setraw(0)
+    os.write(1, b"\\033[?2004h")
+    with open(sys.argv[1], "ab", buffering=0) as got:
+        open(sys.argv[1] + ".ready", "w").close()
+        while data := os.read(0, 4096):
+            got.write(data)
+            if b"\\x06" in data:
+                os.write(1, b"\\033[?1004h")
+    """
+)
+PASTE = "echo one\recho two\r"
+
+
+def paste(screen, text: str) -> str:  # type: ignore[no-untyped-def]
+    """What xterm.js sends for a paste: bracketed only if the program turned mode 2004 on
+    (pyte keeps DEC private modes shifted left by 5)."""
+    return f"\x1b[200~{text}\x1b[201~" if (2004 << 5) in screen.mode else text
+
+
 def expected_picture(rows: int, cols: int) -> list[str]:
     grid = [[" "] * cols for _ in range(rows)]
     for x in range(cols):
@@ -299,3 +323,22 @@ async def test_restart_redraws_open_channels(api, jp_root_dir, jp_ws_fetch):
     await ch.drain()
     assert "\x1bc" in "".join(ch.chunks[1:]), "a full redraw after the restart"
     assert f"run-{pane['pid']}" not in ch.display()
+
+
+async def test_bracketed_paste_set_while_nobody_watched_survives_reconnects(
+    api, jp_root_dir, jp_ws_fetch, tmp_path
+):
+    script = tmp_path / "paste.py"
+    script.write_text(PASTE_PROGRAM)
+    got = tmp_path / "got"
+    space_id, pane = await new_pane(api, jp_root_dir, [sys.executable, str(script), str(got)])
+    await wait_for(lambda: asyncio.sleep(0, got.with_suffix(".ready").exists()))
+
+    for n in range(1, 3):  # the first client, then a reconnect (a page reload)
+        ch = await open_channel(jp_ws_fetch, space_id, pane["id"])
+        await ch.drain()
+        assert "\x1b[?2004h" in ch.text, "the redraw turns bracketed paste on"
+        await ch.send("stdin", paste(ch.screen, PASTE))
+        want = f"\x1b[200~{PASTE}\x1b[201~".encode() * n
+        await wait_for(lambda want=want: asyncio.sleep(0, got.read_bytes() == want))
+        ch.ws.close()

@@ -29,8 +29,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .control import ControlClient, Reply
-from .screen import PaneState, render, snapshot_commands
-from .tmux import TmuxServer, send_keys_commands
+from .screen import ModeTracker, PaneState, render, snapshot_commands
+from .tmux import MODES_OPTION, TmuxServer, send_keys_commands
 
 log = logging.getLogger(__name__)
 
@@ -222,16 +222,62 @@ class PaneStream:
         self._probe_until = 0.0
         self._probing = False
         self._flood_timer: asyncio.TimerHandle | None = None
+        self.modes = ModeTracker()  # modes tmux has no format for (see screen.py)
+        self._saved_modes = ""
+        self._tasks: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
         self.control = ControlClient(
             self.server, self.session, self._output, self._notify, self._exited
         )
         await self.control.start(pause_after=max(5.0, self.flow.stall_timeout * 5))
-        (reply,) = await self.control.run(
-            [["display-message", "-p", "-t", self.target, "#{pane_id}"]]
-        )
-        self.pane_id = reply.text().strip()
+        fmt = f"#{{pane_id}} #{{{MODES_OPTION}}}"
+        (reply,) = await self.control.run([["display-message", "-p", "-t", self.target, fmt]])
+        self.pane_id, _, saved = reply.text().strip().partition(" ")
+        self._saved_modes = saved
+        # What an earlier server saw, then what tmux knows now; the live stream overrides both.
+        self.modes.modes |= ModeTracker.parse(saved) - self.modes.seen
+        await self._ask_bracketed_paste()
+
+    async def _ask_bracketed_paste(self) -> None:
+        """Learn DECSET 2004 from tmux: the program may have set it while nobody watched."""
+        self.modes.reset_seen()
+        on = await self.server.bracketed_paste(self.session)
+        if on is None or 2004 in self.modes.seen:
+            return  # tmux could not say, or the stream has shown a newer answer
+        if on == (2004 in self.modes.modes):
+            return
+        if on:
+            self.modes.modes.add(2004)
+        else:
+            self.modes.modes.discard(2004)
+        self._save_modes()
+        for w in self.watchers:  # in stream order, as if the program had just said it
+            w.push("\x1b[?2004h" if on else "\x1b[?2004l")
+
+    def _ask_later(self) -> None:
+        task = asyncio.ensure_future(self._ask_bracketed_paste())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _save_modes(self) -> None:
+        value = self.modes.serialize()
+        if value == self._saved_modes or self.control is None or self.control.closed.done():
+            return
+        self._saved_modes = value
+        # A pane user option: tmux keeps it across a jupyter-server restart.
+        if value:
+            cmd = ["set-option", "-p", "-t", self.pane_id, MODES_OPTION, value]
+        else:
+            cmd = ["set-option", "-p", "-u", "-t", self.pane_id, MODES_OPTION]
+        self.control.command([cmd], None)
+
+    def restarted(self) -> None:
+        """The pane's program was replaced: its modes went with it; redraw for everyone."""
+        self.modes.clear()
+        self._save_modes()
+        self._ask_later()
+        self.redraw()
 
     @property
     def alive(self) -> bool:
@@ -284,7 +330,7 @@ class PaneStream:
                 for w in watchers:
                     w.resync_requested = False
                 return
-            text, self.last_state = render(replies, full)
+            text, self.last_state = render(replies, full, self.modes.modes)
             for w in watchers:
                 if not w.closed:
                     w.deliver_snapshot(text, replace=full)
@@ -408,7 +454,7 @@ class PaneStream:
         def redrawn(replies: list[Reply]) -> None:
             replies = replies[len(cont) :]
             if replies and not replies[0].error:
-                text, self.last_state = render(replies, full=False)
+                text, self.last_state = render(replies, False, self.modes.modes)
                 for w in ready:
                     if w.has_room:
                         w.deliver_snapshot(text, replace=False)
@@ -441,11 +487,15 @@ class PaneStream:
         self._snapshot(ready, full=False, history=0)
         if any(w.history for w in ready):
             self.redraw()
+        # Output paused for us was not followed: a shell's prompt turns bracketed paste on.
+        self._ask_later()
 
     # -- control-mode callbacks (stream order) --------------------------------------------
 
     def _output(self, data: bytes) -> None:
         self.bytes_out += len(data)
+        if self.modes.feed(data):
+            self._save_modes()
         self._measure(len(data))
         text = self._decoder.decode(data)
         if not text:
@@ -476,6 +526,8 @@ class PaneStream:
             self._on_closed(self)
 
     async def close(self, reason: str = "the pane was closed") -> None:
+        for task in list(self._tasks):
+            task.cancel()
         for w in self.watchers:
             w.end(reason)
         self.watchers.clear()
