@@ -11,6 +11,15 @@ network) is switched to *lossy* mode, as a normal tmux client would be: its back
 the pane runs on, and once it has room it gets a fresh copy of the screen instead of the
 missed bytes. It stays lossy until it has kept up for a while.
 
+A keystroke is answered against the current screen, whatever the load: when the user types
+while a watcher's output has waited ``input_resync`` seconds or more (it is behind: a slow
+client, a busy machine), that stale output is dropped and the watcher gets the screen redrawn
+just after the keystroke, then live output. So a Ctrl-C in a flood costs at most the ack
+window already in flight, never the backlog, and does not depend on flood mode having been
+detected (which a busy machine, producing less, may never reach). The skipped output stays in
+tmux's history (a reconnect gets it); only the browser's scrollback misses it, as in flood
+mode.
+
 Flood mode: output faster than ``flood_rate`` is more than anyone reads, and tmux's control-mode
 path costs more per byte than tmux itself. So the pane is paused for our control client (tmux
 keeps reading the program at full speed and keeps the history), watchers get a redraw of the
@@ -45,8 +54,12 @@ class FlowSettings:
     stall_timeout: float = 1.0  # seconds a watcher may hold a pane back before it goes lossy
     lossy_recovery: float = 3.0  # seconds without drops before a lossy watcher is lossless again
     flood_rate: float = 4 * 2**20  # bytes/s of output above which a pane is in flood mode
+    # Share of the time output was held back by slow watchers above which a pane floods.
+    flood_held: float = 0.5
     flood_redraw: float = 0.15  # seconds between screen redraws while a pane floods
     flood_probe: float = 0.02  # seconds of live output sampled to see if the flood is over
+    # Seconds output may wait in a watcher's queue before typing skips it for a redraw.
+    input_resync: float = 0.05
 
 
 class Watcher:
@@ -68,6 +81,7 @@ class Watcher:
         self.ready = False  # has had its first snapshot
         self.queue: list[str] = []
         self.queued = 0
+        self.queued_since: float | None = None  # when the queue last went from empty to not
         self.sent = 0
         self.acked: int | None = None  # None until the client sends its first ack
         self.dirty = False  # output was dropped; a screen resync is owed
@@ -90,6 +104,11 @@ class Watcher:
         ):
             self._drop()
             return
+        self._enqueue(text)
+
+    def _enqueue(self, text: str) -> None:
+        if not self.queue:
+            self.queued_since = time.monotonic()
         self.queue.append(text)
         self.queued += len(text)
         self._wake.set()
@@ -101,8 +120,7 @@ class Watcher:
         if replace:
             self.queue.clear()
             self.queued = 0
-        self.queue.append(text)
-        self.queued += len(text)
+        self._enqueue(text)
         self.ready = True
         self.dirty = False
         self.resync_requested = False
@@ -116,6 +134,24 @@ class Watcher:
     def has_room(self) -> bool:
         return not self.closed and self.queued < self.flow.queue_limit and self._room() > 0
 
+    def behind(self, now: float) -> bool:
+        """Output has waited here ``input_resync`` seconds or more."""
+        since = self.queued_since
+        return (
+            self.ready
+            and not self.closed
+            and since is not None
+            and now - since >= self.flow.input_resync
+        )
+
+    def skip_to_redraw(self) -> None:
+        """Drop the queued output; a redraw is owed instead (``dirty``)."""
+        self.queue.clear()
+        self.queued = 0
+        self.queued_since = None
+        self.dirty = True
+        self.blocked_since = None
+
     def degrade(self) -> None:
         """Stop holding the pane back: drop what is queued and owe a resync."""
         log.debug("a watcher of %s is lossy after a stall", self.stream.session)
@@ -124,6 +160,7 @@ class Watcher:
     def _drop(self) -> None:
         self.queue.clear()
         self.queued = 0
+        self.queued_since = None
         self.dirty = True
         self.blocked_since = None
         self.lossy_until = time.monotonic() + self.flow.lossy_recovery
@@ -178,6 +215,8 @@ class Watcher:
                 self.queue[0] = head[cut:]
                 size += cut
         self.queued -= size
+        if not self.queue:
+            self.queued_since = None
         return "".join(parts)
 
     def close(self) -> None:
@@ -352,8 +391,20 @@ class PaneStream:
         cmds = send_keys_commands(self.target, text)
         for i in range(0, len(cmds), 16):
             self.control.command(cmds[i : i + 16], check)
+        # The user reacts to what they see (Ctrl-C, q, Esc): stale output must not stand
+        # between them and the answer. The redraw is queued after the keys, so it shows the
+        # screen once tmux has them, and live output follows it.
+        now = time.monotonic()
+        behind = [w for w in self.watchers if w.behind(now)]
+        for w in behind:
+            w.skip_to_redraw()
         if self.flooding:
-            self._probe()  # the user reacts to the flood (Ctrl-C, q): show the answer now
+            self._probe()  # redraws everyone; the probe shows the answer now
+        elif behind:
+            for w in behind:
+                w.resync_requested = True
+            self._snapshot(behind, full=False, history=0)
+        self._update_reading()
 
     def resize(self, rows: int, cols: int) -> None:
         """Resize the pane and redraw it for every watcher (tmux does not redraw for control
@@ -405,8 +456,8 @@ class PaneStream:
 
     def _measure(self, size: int) -> None:
         """A flood is output faster than ``flood_rate``, or output held back by slow watchers
-        for most of the last tenth of a second (the program wants to write more than they
-        take)."""
+        for more than ``flood_held`` of the last tenth of a second (the program wants to write
+        more than they take)."""
         assert self.control is not None
         now = time.monotonic()
         self._rate_bytes += size
@@ -417,7 +468,7 @@ class PaneStream:
             rate = self._rate_bytes / elapsed
             held = (self.control.paused_seconds() - self._rate_paused) / elapsed
             self._reset_rate(now)
-            if rate > self.flow.flood_rate or held > 0.5:
+            if rate > self.flow.flood_rate or held > self.flow.flood_held:
                 self._enter_flood()
 
     def _reset_rate(self, now: float) -> None:
