@@ -395,7 +395,10 @@ class PaneStream:
         # between them and the answer. The redraw is queued after the keys, so it shows the
         # screen once tmux has them, and live output follows it.
         now = time.monotonic()
-        behind = [w for w in self.watchers if w.behind(now)]
+        # In a flood the probe below redraws everyone, so nothing queued is worth its delay.
+        behind = [
+            w for w in self.watchers if w.behind(now) or (self.flooding and w.ready and w.queue)
+        ]
         for w in behind:
             w.skip_to_redraw()
         if self.flooding:
