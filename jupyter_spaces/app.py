@@ -86,9 +86,9 @@ class SpacesApp(ExtensionApp):
     input_resync = Float(
         0.05,
         config=True,
-        help="Seconds output may wait unsent for a client before a keystroke skips it: the "
-        "client gets the screen redrawn after the keystroke instead, so Ctrl-C in a flood "
-        "answers at once whatever the load.",
+        help="Seconds a client may be behind (output queued, not caught up) before a keystroke "
+        "skips its queued output: it gets the screen redrawn after the keystroke instead, so "
+        "Ctrl-C in a flood answers at once whatever the load.",
     )
     poll_interval = Float(
         2.0,

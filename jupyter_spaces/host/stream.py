@@ -12,8 +12,9 @@ the pane runs on, and once it has room it gets a fresh copy of the screen instea
 missed bytes. It stays lossy until it has kept up for a while.
 
 A keystroke is answered against the current screen, whatever the load: when the user types
-while a watcher's output has waited ``input_resync`` seconds or more (it is behind: a slow
-client, a busy machine), that stale output is dropped and the watcher gets the screen redrawn
+while a watcher has output queued and has not caught up (nothing queued, nothing unacknowledged)
+for ``input_resync`` seconds (it is behind: a slow client, a busy machine), its queued output is
+dropped and the watcher gets the screen redrawn
 just after the keystroke, then live output. So a Ctrl-C in a flood costs at most the ack
 window already in flight, never the backlog, and does not depend on flood mode having been
 detected (which a busy machine, producing less, may never reach). The skipped output stays in
@@ -58,7 +59,7 @@ class FlowSettings:
     flood_held: float = 0.5
     flood_redraw: float = 0.15  # seconds between screen redraws while a pane floods
     flood_probe: float = 0.02  # seconds of live output sampled to see if the flood is over
-    # Seconds output may wait in a watcher's queue before typing skips it for a redraw.
+    # Seconds a watcher may be behind before typing skips its queue for a redraw.
     input_resync: float = 0.05
 
 
@@ -81,7 +82,8 @@ class Watcher:
         self.ready = False  # has had its first snapshot
         self.queue: list[str] = []
         self.queued = 0
-        self.queued_since: float | None = None  # when the queue last went from empty to not
+        # When this client last had everything: nothing queued, nothing unacknowledged.
+        self.caught_up = time.monotonic()
         self.sent = 0
         self.acked: int | None = None  # None until the client sends its first ack
         self.dirty = False  # output was dropped; a screen resync is owed
@@ -107,8 +109,6 @@ class Watcher:
         self._enqueue(text)
 
     def _enqueue(self, text: str) -> None:
-        if not self.queue:
-            self.queued_since = time.monotonic()
         self.queue.append(text)
         self.queued += len(text)
         self._wake.set()
@@ -135,20 +135,23 @@ class Watcher:
         return not self.closed and self.queued < self.flow.queue_limit and self._room() > 0
 
     def behind(self, now: float) -> bool:
-        """Output has waited here ``input_resync`` seconds or more."""
-        since = self.queued_since
+        """Output is queued and this client has not caught up for ``input_resync`` seconds
+        (a queue that empties into a full window does not count as caught up)."""
         return (
             self.ready
             and not self.closed
-            and since is not None
-            and now - since >= self.flow.input_resync
+            and bool(self.queue)
+            and now - self.caught_up >= self.flow.input_resync
         )
+
+    def _check_caught_up(self) -> None:
+        if not self.queue and (self.acked is None or self.acked >= self.sent):
+            self.caught_up = time.monotonic()
 
     def skip_to_redraw(self) -> None:
         """Drop the queued output; a redraw is owed instead (``dirty``)."""
         self.queue.clear()
         self.queued = 0
-        self.queued_since = None
         self.dirty = True
         self.blocked_since = None
 
@@ -160,7 +163,6 @@ class Watcher:
     def _drop(self) -> None:
         self.queue.clear()
         self.queued = 0
-        self.queued_since = None
         self.dirty = True
         self.blocked_since = None
         self.lossy_until = time.monotonic() + self.flow.lossy_recovery
@@ -172,6 +174,7 @@ class Watcher:
         """``consumed`` is the total number of characters the client has processed."""
         if self.acked is None or consumed > self.acked:
             self.acked = min(consumed, self.sent)
+            self._check_caught_up()
             self._wake.set()
 
     def _room(self) -> int:
@@ -194,6 +197,7 @@ class Watcher:
                     if result is not None:
                         await result
                     self.stream.on_watcher_drained(self)
+                self._check_caught_up()
                 if self.dirty and not self.queue and self._room() >= self.flow.window // 2:
                     self.stream.request_resync(self)
         except Exception as e:  # the socket went away; the handler will detach us
@@ -215,8 +219,6 @@ class Watcher:
                 self.queue[0] = head[cut:]
                 size += cut
         self.queued -= size
-        if not self.queue:
-            self.queued_since = None
         return "".join(parts)
 
     def close(self) -> None:
