@@ -85,6 +85,19 @@ class SpacesApp(ExtensionApp):
         "of the screen several times a second instead of every byte, and the last lines whole "
         "when the flood ends.",
     )
+    flood_held = Float(
+        0.5,
+        config=True,
+        help="Share of the time (0-1) a pane's output was held back by slow clients above "
+        "which it is in flood mode too, whatever its rate.",
+    )
+    input_resync = Float(
+        0.05,
+        config=True,
+        help="Seconds a client may be behind (output queued, not caught up) before a keystroke "
+        "skips its queued output: it gets the screen redrawn after the keystroke instead, so "
+        "Ctrl-C in a flood answers at once whatever the load.",
+    )
     poll_interval = Float(
         2.0,
         config=True,
@@ -156,6 +169,8 @@ class SpacesApp(ExtensionApp):
             queue_limit=self.flow_queue_limit,
             stall_timeout=self.stall_timeout,
             flood_rate=self.flood_rate,
+            flood_held=self.flood_held,
+            input_resync=self.input_resync,
         )
 
     def tmux_server(self) -> TmuxServer:

@@ -46,6 +46,30 @@ CURSES = textwrap.dedent(
 )
 
 
+# Turns bracketed paste on once, prints nothing else, and keeps what it reads; Ctrl-F asks it
+# to turn focus events on (so that happens while a client watches).
+PASTE_PROGRAM = textwrap.dedent(
+    """
+    import os, sys, tty
+    tty.setraw(0)
+    os.write(1, b"\\033[?2004h")
+    with open(sys.argv[1], "ab", buffering=0) as got:
+        open(sys.argv[1] + ".ready", "w").close()
+        while data := os.read(0, 4096):
+            got.write(data)
+            if b"\\x06" in data:
+                os.write(1, b"\\033[?1004h")
+    """
+)
+PASTE = "echo one\recho two\r"
+
+
+def paste(screen, text: str) -> str:  # type: ignore[no-untyped-def]
+    """What xterm.js sends for a paste: bracketed only if the program turned mode 2004 on
+    (pyte keeps DEC private modes shifted left by 5)."""
+    return f"\x1b[200~{text}\x1b[201~" if (2004 << 5) in screen.mode else text
+
+
 def expected_picture(rows: int, cols: int) -> list[str]:
     grid = [[" "] * cols for _ in range(rows)]
     for x in range(cols):
@@ -242,6 +266,14 @@ async def test_deleting_a_pane_closes_its_channels(api, jp_root_dir, jp_ws_fetch
     assert ch.ws.close_code == 1000 and "closed" in (ch.ws.close_reason or "")
 
 
+def set_flow(jp_serverapp, **settings) -> None:  # type: ignore[no-untyped-def]
+    """Flow-control thresholds for the streams started from now on (SpacesApp traitlets): a
+    behaviour that depends on a rate gets the threshold it needs, whatever the machine's load."""
+    app = jp_serverapp.web_app.settings["spaces_app"]
+    for name, value in settings.items():
+        setattr(app, name, value)
+
+
 def stream_of(jp_serverapp, space_id, pane_id):  # type: ignore[no-untyped-def]
     streams = jp_serverapp.web_app.settings["spaces_manager"].streams
     return streams[f"jsp_{space_id}_{pane_id}"]
@@ -250,6 +282,8 @@ def stream_of(jp_serverapp, space_id, pane_id):  # type: ignore[no-untyped-def]
 async def test_flood_mode_sends_redraws_and_the_last_lines_whole(
     api, jp_root_dir, jp_ws_fetch, jp_serverapp
 ):
+    # `seq` writes megabytes a second even on a busy machine; 256 KiB/s is surely a flood.
+    set_flow(jp_serverapp, flood_rate=256 * 1024)
     space_id, pane = await new_pane(api, jp_root_dir, BASH, **PROMPT)
     ch = await open_channel(jp_ws_fetch, space_id, pane["id"], history=10000)
     await ch.until(lambda c: "READY>" in c.display())
@@ -273,6 +307,7 @@ async def test_flood_mode_sends_redraws_and_the_last_lines_whole(
 
 
 async def test_ctrl_c_during_a_flood(api, jp_root_dir, jp_ws_fetch, jp_serverapp):
+    set_flow(jp_serverapp, flood_rate=256 * 1024)
     space_id, pane = await new_pane(api, jp_root_dir, BASH, **PROMPT)
     ch = await open_channel(jp_ws_fetch, space_id, pane["id"], history=0)
     await ch.until(lambda c: "READY>" in c.display())
@@ -299,3 +334,61 @@ async def test_restart_redraws_open_channels(api, jp_root_dir, jp_ws_fetch):
     await ch.drain()
     assert "\x1bc" in "".join(ch.chunks[1:]), "a full redraw after the restart"
     assert f"run-{pane['pid']}" not in ch.display()
+
+
+async def test_bracketed_paste_set_while_nobody_watched_survives_reconnects(
+    api, jp_root_dir, jp_ws_fetch, tmp_path
+):
+    script = tmp_path / "paste.py"
+    script.write_text(PASTE_PROGRAM)
+    got = tmp_path / "got"
+    space_id, pane = await new_pane(api, jp_root_dir, [sys.executable, str(script), str(got)])
+    await wait_for(lambda: asyncio.sleep(0, got.with_suffix(".ready").exists()))
+
+    for n in range(1, 3):  # the first client, then a reconnect (a page reload)
+        ch = await open_channel(jp_ws_fetch, space_id, pane["id"])
+        await ch.drain()
+        assert "\x1b[?2004h" in ch.text, "the redraw turns bracketed paste on"
+        await ch.send("stdin", paste(ch.screen, PASTE))
+        want = f"\x1b[200~{PASTE}\x1b[201~".encode() * n
+        await wait_for(lambda want=want: asyncio.sleep(0, got.read_bytes() == want))
+        ch.ws.close()
+
+
+async def test_ctrl_c_skips_the_backlog_of_a_client_that_is_behind(
+    api, jp_root_dir, jp_ws_fetch, jp_serverapp
+):
+    """Without flood mode (kept out by the thresholds): a client that fell behind gets the
+    screen redrawn after its Ctrl-C, not the output that was queued for it."""
+    window, queue = 8192, 256 * 1024
+    set_flow(
+        jp_serverapp,
+        flow_window=window,
+        flow_queue_limit=queue,
+        flood_rate=1e15,
+        flood_held=2.0,  # never
+        stall_timeout=600.0,  # never lossy
+    )
+    space_id, pane = await new_pane(api, jp_root_dir, BASH, **PROMPT)
+    ch = await open_channel(jp_ws_fetch, space_id, pane["id"], history=0)
+    await ch.until(lambda c: "READY>" in c.display())
+    await ch.send("ack", ch.size)
+    await ch.send("stdin", "yes\r")
+    stream = stream_of(jp_serverapp, space_id, pane["id"])
+    (watcher,) = stream.watchers
+    # The client stops acknowledging; its queue fills up and holds the pane back.
+    await wait_for(lambda: asyncio.sleep(0, watcher.queued >= queue // 2), timeout=30)
+    await asyncio.sleep(0.2)  # older than input_resync (0.05 s): the client is behind
+    acked = ch.size
+    await ch.send("stdin", "\x03")
+
+    async def prompt_back() -> bool:
+        await ch.send("ack", ch.size)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await ch.recv(timeout=0.2)
+        return ch.display().rstrip().endswith("READY>")
+
+    await wait_for(prompt_back, timeout=15)
+    assert stream.floods == 0
+    stale = ch.text[acked:].split("\x1b[?1049l\x1b[r\x1b[H\x1b[2J")[0]
+    assert len(stale) <= window, f"{len(stale)} characters of stale output before the redraw"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import websockets
 from .channel import Channel
 from .conftest import needs_tmux
 from .server_process import ServerProcess
+from .test_channel import PASTE, PASTE_PROGRAM, paste
 
 pytestmark = needs_tmux
 
@@ -40,8 +42,8 @@ def wait(predicate, timeout: float = 15):  # type: ignore[no-untyped-def]
     raise AssertionError(f"timed out waiting for {predicate}")
 
 
-async def attach_and_type(srv: ServerProcess, space_id: str, pane_id: str) -> Channel:
-    url = f"{srv.ws_url}/api/spaces/{space_id}/panes/{pane_id}/channel?history=5000"
+async def connect(srv: ServerProcess, space_id: str, pane_id: str, history: int) -> Channel:
+    url = f"{srv.ws_url}/api/spaces/{space_id}/panes/{pane_id}/channel?history={history}"
     ws = await websockets.connect(
         url, additional_headers={"Authorization": f"token {srv.token}"}, max_size=None
     )
@@ -56,12 +58,18 @@ async def attach_and_type(srv: ServerProcess, space_id: str, pane_id: str) -> Ch
         async def write_message(self, raw):  # type: ignore[no-untyped-def]
             await ws.send(raw)
 
-    ch = Channel(Adapter(), 24, 80, history=5000)
+    ch = Channel(Adapter(), 24, 80, history=history)
+    ch.close = ws.close  # type: ignore[attr-defined]
     assert await ch.recv() == ["setup", {}]
+    return ch
+
+
+async def attach_and_type(srv: ServerProcess, space_id: str, pane_id: str) -> Channel:
+    ch = await connect(srv, space_id, pane_id, 5000)
     await ch.until(lambda c: "hist-3000" in c.text and "READY>" in c.display())
     await ch.send("stdin", "echo after-$((20+3))\r")
     await ch.until(lambda c: "after-23" in c.display())
-    await ws.close()
+    await ch.close()  # type: ignore[attr-defined]
     return ch
 
 
@@ -145,5 +153,54 @@ def test_unknown_sessions_are_reported_and_left_alone(tmp_path: Path, sockdir: P
         assert listing["host"]["unknown_sessions"] == ["someone-elses"]
         out = subprocess.run([*tmux, "has-session", "-t", "someone-elses"], capture_output=True)
         assert out.returncode == 0, "sessions that are not ours are never killed"
+    finally:
+        srv.stop()
+
+
+def test_modes_tmux_cannot_report_survive_sigkill(tmp_path: Path, sockdir: Path) -> None:
+    """Bracketed paste, set once while nobody watched, and focus events, set while a client
+    watched: after a SIGKILL and a new server, the redraw turns both on and a paste arrives
+    bracketed."""
+    root = tmp_path / "root"
+    (root / "proj").mkdir(parents=True)
+    script, got = tmp_path / "paste.py", tmp_path / "got"
+    script.write_text(PASTE_PROGRAM)
+    srv = ServerProcess(root, sockdir, tmp_path / "data").start()
+
+    async def watch(sid: str, pid: str, keys: str) -> tuple[str, bytes]:
+        ch = await connect(srv, sid, pid, 0)
+        try:
+            await ch.drain()
+            redraw = ch.text
+            before = got.read_bytes()
+            await ch.send("stdin", paste(ch.screen, PASTE) + keys)
+            want = before + f"\x1b[200~{PASTE}\x1b[201~{keys}".encode()
+            wait(lambda: got.read_bytes() == want)
+            if keys:  # the program's answer (focus events on) reached the client
+                await ch.until(lambda c: "\x1b[?1004h" in c.text[len(redraw) :])
+            return redraw, got.read_bytes()
+        finally:
+            await ch.close()  # type: ignore[attr-defined]
+
+    try:
+        code, space = srv.request("POST", "/api/spaces", {"path": "proj"})
+        assert code == 201, space
+        sid = space["id"]
+        argv = [sys.executable, str(script), str(got)]
+        code, pane = srv.request(
+            "POST", f"/api/spaces/{sid}/panes", {"kind": "command", "argv": argv}
+        )
+        assert code == 201, pane
+        wait(lambda: got.with_suffix(".ready").exists())
+        redraw, _ = asyncio.run(watch(sid, pane["id"], "\x06"))
+        assert "\x1b[?2004h" in redraw and "\x1b[?1004h" not in redraw
+
+        srv.kill()
+        srv.start()
+        redraw, received = asyncio.run(watch(sid, pane["id"], ""))
+        assert "\x1b[?2004h" in redraw, "bracketed paste is on after the restart"
+        assert "\x1b[?1004h" in redraw, "focus events, kept in tmux, are on after the restart"
+        assert received.endswith(f"\x1b[200~{PASTE}\x1b[201~".encode())
+        assert psutil.Process(pane["pid"]).is_running()
     finally:
         srv.stop()

@@ -4,12 +4,37 @@ Replaying old output garbles full-screen programs, so a (re)connecting client in
 pane's *state*: history lines (as text with colours), the normal screen, the alternate screen if
 one is active, the terminal modes, the cursor, and any half-received escape sequence. The order
 follows what iTerm2 does when it reattaches to tmux.
+
+Modes tmux cannot report. ``display-message`` formats cover cursor keys, keypad, insert, origin,
+wrap, the mouse modes, the scroll region and the alternate screen, but not every DEC private
+mode a reconnecting terminal must be put back into. ``ModeTracker`` follows these from the
+pane's output stream (``CSI ? Pn;Pn h/l``, even split across chunks); the stream keeps them in
+a pane user option (``@jsp-modes``) so they outlive a jupyter-server restart, and ``render``
+replays them:
+
+- 2004, bracketed paste: without it a multi-line paste runs line by line in a shell, and an
+  agent TUI takes it as several prompts. tmux keeps it (MODE_BRACKETPASTE) with no format; an
+  attached tty client is told, so ``TmuxServer.bracketed_paste`` asks tmux itself whenever a
+  stream starts. That covers output nobody watched (a pane started from a notebook, the time
+  between a server restart and the reconnect).
+- 1004, focus events: tmux keeps it (MODE_FOCUSON) with no format; a program that asked for
+  focus in/out reports would never get them.
+- 5, reverse video (DECSCNM); 9, X10 mouse; 66, application keypad (DECNKM); 1016, SGR-pixel
+  mouse: tmux ignores them, but the program's bytes reach the browser unchanged, so the
+  browser's terminal honoured them and a new one must too.
+
+Only the stream sees the modes in the last list and 1004, so a program that changes them
+while no client watches its pane is not followed until it changes them again (a documented
+limit). Left out on purpose: 2026 (synchronised output) is transient, and replaying an
+unfinished one would freeze the client; 12 (cursor blink) is cosmetic; the rest are formats.
+RIS (``ESC c``) and DECSTR (``CSI ! p``) clear the tracked modes, as they do in tmux.
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .control import Reply
@@ -37,6 +62,71 @@ _FIELDS = [
     "pane_dead",
 ]
 STATE_FORMAT = " ".join(f"#{{{f}}}" for f in _FIELDS) + " #{pane_title}"
+
+
+# DEC private modes followed from the output stream (see the module docstring for why each).
+TRACKED_MODES = frozenset({5, 9, 66, 1004, 1016, 2004})
+# Setting one of these replaces the tracked mode in the same terminal setting (mouse protocol,
+# mouse encoding), so the tracked one is off afterwards.
+_REPLACES = {1000: 9, 1002: 9, 1003: 9, 1006: 1016}
+_MODE_RE = re.compile(rb"\x1b(?:\[\?([0-9;]*)([hl])|c|\[!p)")
+# An escape sequence cut at the end of a chunk that may still become one of the above.
+_PARTIAL_RE = re.compile(rb"\x1b(?:\[(?:\?[0-9;]*|!)?)?\Z")
+_MAX_PARTIAL = 64  # a longer "partial" sequence is not one we track
+
+
+class ModeTracker:
+    """The tracked DEC private modes a pane's program has set, followed from its output."""
+
+    def __init__(self, modes: Iterable[int] = ()) -> None:
+        self.modes: set[int] = set(modes) & TRACKED_MODES
+        self.seen: set[int] = set()  # modes the stream has set or reset since ``reset_seen``
+        self._tail = b""
+
+    @staticmethod
+    def parse(value: str) -> set[int]:
+        """Modes from their stored form ("1004,2004"); anything else is ignored."""
+        return {int(v) for v in value.split(",") if v.strip().isdigit()} & TRACKED_MODES
+
+    def serialize(self) -> str:
+        return ",".join(str(m) for m in sorted(self.modes))
+
+    def reset_seen(self) -> None:
+        self.seen.clear()
+
+    def clear(self) -> None:
+        self.modes.clear()
+        self.seen.update(TRACKED_MODES)
+
+    def feed(self, data: bytes) -> bool:
+        """Follow ``data``; True if the set of modes changed."""
+        if self._tail:
+            data, self._tail = self._tail + data, b""
+        elif b"\x1b" not in data:  # the common case, and all of a `yes` flood
+            return False
+        before = set(self.modes)
+        for m in _MODE_RE.finditer(data):
+            params, final = m.group(1), m.group(2)
+            if final is None:  # RIS or DECSTR: tmux resets these modes too
+                self.clear()
+                continue
+            for p in params.split(b";"):
+                if not p.isdigit():
+                    continue
+                mode = int(p)
+                if final == b"h" and mode in _REPLACES:
+                    self.modes.discard(_REPLACES[mode])
+                    self.seen.add(_REPLACES[mode])
+                if mode in TRACKED_MODES:
+                    self.seen.add(mode)
+                    if final == b"h":
+                        self.modes.add(mode)
+                    else:
+                        self.modes.discard(mode)
+        esc = data.rfind(b"\x1b", max(0, len(data) - _MAX_PARTIAL))
+        if esc >= 0 and _PARTIAL_RE.match(data, esc):
+            self._tail = data[esc:]
+        return self.modes != before
 
 
 @dataclass
@@ -95,12 +185,16 @@ def _draw(rows: list[str]) -> str:
     return "".join(f"\x1b[{i + 1};1H\x1b[0m{row}" for i, row in enumerate(rows))
 
 
-def render(replies: Sequence[Reply], full: bool) -> tuple[str, PaneState]:
+def render(
+    replies: Sequence[Reply], full: bool, modes: Iterable[int] = ()
+) -> tuple[str, PaneState]:
     """Bytes (as text) that put a terminal into the pane's state.
 
     ``full`` starts from a reset terminal and includes history (a new or reconnecting client);
     otherwise only the screen is redrawn (after a resize, or for a client that fell behind).
+    ``modes`` are the tracked modes that are on (``ModeTracker.modes``).
     """
+    on = sorted(set(modes) & TRACKED_MODES)
     state = PaneState.parse(replies[0].text())
     has_history = len(replies) == 5
     history = replies[1].lines if has_history else []
@@ -128,6 +222,10 @@ def render(replies: Sequence[Reply], full: bool) -> tuple[str, PaneState]:
     out.append("\x1b=" if f["keypad_flag"] else "\x1b>")
     out.append("\x1b[4h" if f["insert_flag"] else "\x1b[4l")
     out.append("\x1b[?7h" if f["wrap_flag"] else "\x1b[?7l")
+    if not full:
+        # A client that fell behind may have missed a reset. Before tmux's mouse modes: 9l and
+        # 1016l would undo them in xterm.js (one protocol, one encoding).
+        out.extend(f"\x1b[?{m}l" for m in sorted(TRACKED_MODES - set(on)))
     for flag, mode in (
         ("mouse_standard_flag", 1000),
         ("mouse_button_flag", 1002),
@@ -137,6 +235,7 @@ def render(replies: Sequence[Reply], full: bool) -> tuple[str, PaneState]:
     ):
         if f[flag]:
             out.append(f"\x1b[?{mode}h")
+    out.extend(f"\x1b[?{m}h" for m in on)
     if state.title:
         out.append(f"\x1b]2;{state.title}\x07")
     row, col = state.cursor_y + 1, state.cursor_x + 1

@@ -11,6 +11,16 @@ network) is switched to *lossy* mode, as a normal tmux client would be: its back
 the pane runs on, and once it has room it gets a fresh copy of the screen instead of the
 missed bytes. It stays lossy until it has kept up for a while.
 
+A keystroke is answered against the current screen, whatever the load: when the user types
+while a watcher has output queued and has not caught up (nothing queued, nothing unacknowledged)
+for ``input_resync`` seconds (it is behind: a slow client, a busy machine), its queued output is
+dropped and the watcher gets the screen redrawn
+just after the keystroke, then live output. So a Ctrl-C in a flood costs at most the ack
+window already in flight, never the backlog, and does not depend on flood mode having been
+detected (which a busy machine, producing less, may never reach). The skipped output stays in
+tmux's history (a reconnect gets it); only the browser's scrollback misses it, as in flood
+mode.
+
 Flood mode: output faster than ``flood_rate`` is more than anyone reads, and tmux's control-mode
 path costs more per byte than tmux itself. So the pane is paused for our control client (tmux
 keeps reading the program at full speed and keeps the history), watchers get a redraw of the
@@ -29,8 +39,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .control import ControlClient, Reply
-from .screen import PaneState, render, snapshot_commands
-from .tmux import TmuxServer, send_keys_commands
+from .screen import ModeTracker, PaneState, render, snapshot_commands
+from .tmux import MODES_OPTION, TmuxServer, send_keys_commands
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +55,12 @@ class FlowSettings:
     stall_timeout: float = 1.0  # seconds a watcher may hold a pane back before it goes lossy
     lossy_recovery: float = 3.0  # seconds without drops before a lossy watcher is lossless again
     flood_rate: float = 4 * 2**20  # bytes/s of output above which a pane is in flood mode
+    # Share of the time output was held back by slow watchers above which a pane floods.
+    flood_held: float = 0.5
     flood_redraw: float = 0.15  # seconds between screen redraws while a pane floods
     flood_probe: float = 0.02  # seconds of live output sampled to see if the flood is over
+    # Seconds a watcher may be behind before typing skips its queue for a redraw.
+    input_resync: float = 0.05
 
 
 class Watcher:
@@ -68,6 +82,8 @@ class Watcher:
         self.ready = False  # has had its first snapshot
         self.queue: list[str] = []
         self.queued = 0
+        # When this client last had everything: nothing queued, nothing unacknowledged.
+        self.caught_up = time.monotonic()
         self.sent = 0
         self.acked: int | None = None  # None until the client sends its first ack
         self.dirty = False  # output was dropped; a screen resync is owed
@@ -90,6 +106,9 @@ class Watcher:
         ):
             self._drop()
             return
+        self._enqueue(text)
+
+    def _enqueue(self, text: str) -> None:
         self.queue.append(text)
         self.queued += len(text)
         self._wake.set()
@@ -101,8 +120,7 @@ class Watcher:
         if replace:
             self.queue.clear()
             self.queued = 0
-        self.queue.append(text)
-        self.queued += len(text)
+        self._enqueue(text)
         self.ready = True
         self.dirty = False
         self.resync_requested = False
@@ -115,6 +133,27 @@ class Watcher:
     @property
     def has_room(self) -> bool:
         return not self.closed and self.queued < self.flow.queue_limit and self._room() > 0
+
+    def behind(self, now: float) -> bool:
+        """Output is queued and this client has not caught up for ``input_resync`` seconds
+        (a queue that empties into a full window does not count as caught up)."""
+        return (
+            self.ready
+            and not self.closed
+            and bool(self.queue)
+            and now - self.caught_up >= self.flow.input_resync
+        )
+
+    def _check_caught_up(self) -> None:
+        if not self.queue and (self.acked is None or self.acked >= self.sent):
+            self.caught_up = time.monotonic()
+
+    def skip_to_redraw(self) -> None:
+        """Drop the queued output; a redraw is owed instead (``dirty``)."""
+        self.queue.clear()
+        self.queued = 0
+        self.dirty = True
+        self.blocked_since = None
 
     def degrade(self) -> None:
         """Stop holding the pane back: drop what is queued and owe a resync."""
@@ -135,6 +174,7 @@ class Watcher:
         """``consumed`` is the total number of characters the client has processed."""
         if self.acked is None or consumed > self.acked:
             self.acked = min(consumed, self.sent)
+            self._check_caught_up()
             self._wake.set()
 
     def _room(self) -> int:
@@ -157,6 +197,7 @@ class Watcher:
                     if result is not None:
                         await result
                     self.stream.on_watcher_drained(self)
+                self._check_caught_up()
                 if self.dirty and not self.queue and self._room() >= self.flow.window // 2:
                     self.stream.request_resync(self)
         except Exception as e:  # the socket went away; the handler will detach us
@@ -222,16 +263,62 @@ class PaneStream:
         self._probe_until = 0.0
         self._probing = False
         self._flood_timer: asyncio.TimerHandle | None = None
+        self.modes = ModeTracker()  # modes tmux has no format for (see screen.py)
+        self._saved_modes = ""
+        self._tasks: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
         self.control = ControlClient(
             self.server, self.session, self._output, self._notify, self._exited
         )
         await self.control.start(pause_after=max(5.0, self.flow.stall_timeout * 5))
-        (reply,) = await self.control.run(
-            [["display-message", "-p", "-t", self.target, "#{pane_id}"]]
-        )
-        self.pane_id = reply.text().strip()
+        fmt = f"#{{pane_id}} #{{{MODES_OPTION}}}"
+        (reply,) = await self.control.run([["display-message", "-p", "-t", self.target, fmt]])
+        self.pane_id, _, saved = reply.text().strip().partition(" ")
+        self._saved_modes = saved
+        # What an earlier server saw, then what tmux knows now; the live stream overrides both.
+        self.modes.modes |= ModeTracker.parse(saved) - self.modes.seen
+        await self._ask_bracketed_paste()
+
+    async def _ask_bracketed_paste(self) -> None:
+        """Learn DECSET 2004 from tmux: the program may have set it while nobody watched."""
+        self.modes.reset_seen()
+        on = await self.server.bracketed_paste(self.session)
+        if on is None or 2004 in self.modes.seen:
+            return  # tmux could not say, or the stream has shown a newer answer
+        if on == (2004 in self.modes.modes):
+            return
+        if on:
+            self.modes.modes.add(2004)
+        else:
+            self.modes.modes.discard(2004)
+        self._save_modes()
+        for w in self.watchers:  # in stream order, as if the program had just said it
+            w.push("\x1b[?2004h" if on else "\x1b[?2004l")
+
+    def _ask_later(self) -> None:
+        task = asyncio.ensure_future(self._ask_bracketed_paste())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _save_modes(self) -> None:
+        value = self.modes.serialize()
+        if value == self._saved_modes or self.control is None or self.control.closed.done():
+            return
+        self._saved_modes = value
+        # A pane user option: tmux keeps it across a jupyter-server restart.
+        if value:
+            cmd = ["set-option", "-p", "-t", self.pane_id, MODES_OPTION, value]
+        else:
+            cmd = ["set-option", "-p", "-u", "-t", self.pane_id, MODES_OPTION]
+        self.control.command([cmd], None)
+
+    def restarted(self) -> None:
+        """The pane's program was replaced: its modes went with it; redraw for everyone."""
+        self.modes.clear()
+        self._save_modes()
+        self._ask_later()
+        self.redraw()
 
     @property
     def alive(self) -> bool:
@@ -284,7 +371,7 @@ class PaneStream:
                 for w in watchers:
                     w.resync_requested = False
                 return
-            text, self.last_state = render(replies, full)
+            text, self.last_state = render(replies, full, self.modes.modes)
             for w in watchers:
                 if not w.closed:
                     w.deliver_snapshot(text, replace=full)
@@ -306,8 +393,23 @@ class PaneStream:
         cmds = send_keys_commands(self.target, text)
         for i in range(0, len(cmds), 16):
             self.control.command(cmds[i : i + 16], check)
+        # The user reacts to what they see (Ctrl-C, q, Esc): stale output must not stand
+        # between them and the answer. The redraw is queued after the keys, so it shows the
+        # screen once tmux has them, and live output follows it.
+        now = time.monotonic()
+        # In a flood the probe below redraws everyone, so nothing queued is worth its delay.
+        behind = [
+            w for w in self.watchers if w.behind(now) or (self.flooding and w.ready and w.queue)
+        ]
+        for w in behind:
+            w.skip_to_redraw()
         if self.flooding:
-            self._probe()  # the user reacts to the flood (Ctrl-C, q): show the answer now
+            self._probe()  # redraws everyone; the probe shows the answer now
+        elif behind:
+            for w in behind:
+                w.resync_requested = True
+            self._snapshot(behind, full=False, history=0)
+        self._update_reading()
 
     def resize(self, rows: int, cols: int) -> None:
         """Resize the pane and redraw it for every watcher (tmux does not redraw for control
@@ -359,8 +461,8 @@ class PaneStream:
 
     def _measure(self, size: int) -> None:
         """A flood is output faster than ``flood_rate``, or output held back by slow watchers
-        for most of the last tenth of a second (the program wants to write more than they
-        take)."""
+        for more than ``flood_held`` of the last tenth of a second (the program wants to write
+        more than they take)."""
         assert self.control is not None
         now = time.monotonic()
         self._rate_bytes += size
@@ -371,7 +473,7 @@ class PaneStream:
             rate = self._rate_bytes / elapsed
             held = (self.control.paused_seconds() - self._rate_paused) / elapsed
             self._reset_rate(now)
-            if rate > self.flow.flood_rate or held > 0.5:
+            if rate > self.flow.flood_rate or held > self.flow.flood_held:
                 self._enter_flood()
 
     def _reset_rate(self, now: float) -> None:
@@ -408,7 +510,7 @@ class PaneStream:
         def redrawn(replies: list[Reply]) -> None:
             replies = replies[len(cont) :]
             if replies and not replies[0].error:
-                text, self.last_state = render(replies, full=False)
+                text, self.last_state = render(replies, False, self.modes.modes)
                 for w in ready:
                     if w.has_room:
                         w.deliver_snapshot(text, replace=False)
@@ -441,11 +543,15 @@ class PaneStream:
         self._snapshot(ready, full=False, history=0)
         if any(w.history for w in ready):
             self.redraw()
+        # Output paused for us was not followed: a shell's prompt turns bracketed paste on.
+        self._ask_later()
 
     # -- control-mode callbacks (stream order) --------------------------------------------
 
     def _output(self, data: bytes) -> None:
         self.bytes_out += len(data)
+        if self.modes.feed(data):
+            self._save_modes()
         self._measure(len(data))
         text = self._decoder.decode(data)
         if not text:
@@ -476,6 +582,8 @@ class PaneStream:
             self._on_closed(self)
 
     async def close(self, reason: str = "the pane was closed") -> None:
+        for task in list(self._tasks):
+            task.cancel()
         for w in self.watchers:
             w.end(reason)
         self.watchers.clear()

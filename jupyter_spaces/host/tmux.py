@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import re
 import shutil
 import signal
 import stat
+import struct
 import subprocess
+import termios
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 SESSION_PREFIX = "jsp"
+# A pane user option: the DEC private modes its program set that tmux has no format for
+# (see screen.py). tmux keeps it, so it outlives a jupyter-server restart.
+MODES_OPTION = "@jsp-modes"
 # Separates fields in list-panes output; tmux never puts it in a name we chose.
 _SEP = "\x1f"
 _PANE_FORMAT = _SEP.join(
@@ -570,7 +576,76 @@ class TmuxServer:
 
     async def respawn(self, name: str, argv: Sequence[str], cwd: str, env: dict[str, str]) -> None:
         cmd = spawn_command(argv, cwd, env)
-        await self.run(["respawn-pane", "-k", "-t", f"={name}:", "-c", "/", "--", *cmd])
+        await self.run(
+            ["respawn-pane", "-k", "-t", f"={name}:", "-c", "/", "--", *cmd],
+            # The modes the old program set are gone with it (see screen.py).
+            ["set-option", "-p", "-u", "-t", f"={name}:", MODES_OPTION],
+        )
+
+    async def bracketed_paste(self, name: str, timeout: float = 10) -> bool | None:
+        """Whether the program in session ``name`` has bracketed paste on (DECSET 2004); None if
+        tmux could not be asked.
+
+        tmux 3.3a keeps the mode per pane but has no format for it. A client attached to a
+        terminal is told (tmux sends it ``ESC[?2004h`` with the first redraw), so a read-only
+        client that ignores the size and has the ``bpaste`` feature attaches to a throwaway pty
+        and is detached at once. Nothing reaches the program: focus-events is off.
+        """
+        loop = asyncio.get_running_loop()
+        master, slave = os.openpty()
+        got = bytearray()
+        eof = loop.create_future()
+        proc: asyncio.subprocess.Process | None = None
+        try:
+            rows, cols = self.default_size
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            tty = os.ttyname(slave)
+            os.set_blocking(master, False)
+
+            def readable() -> None:
+                try:
+                    data = os.read(master, 65536)
+                except BlockingIOError:
+                    return
+                except OSError:  # EIO: the client exited and closed the pty
+                    data = b""
+                if data:
+                    got.extend(data)
+                elif not eof.done():
+                    eof.set_result(None)
+
+            loop.add_reader(master, readable)
+            env = self.environment()
+            env["TERM"] = "xterm-256color"
+            argv = [*self.base_argv(), "-T", "bpaste", "attach-session", "-r"]
+            argv += ["-f", "ignore-size,read-only", "-t", f"={name}"]
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+            )
+            os.close(slave)
+            slave = -1
+            deadline = loop.time() + timeout
+            # The redraw that carries the mode is done in the server loop that attaches the
+            # client; a detach is a later command, so it cannot overtake it.
+            while not got and not eof.done() and loop.time() < deadline:
+                await asyncio.sleep(0.005)
+            if eof.done() or not got:
+                return None
+            await self.run(["detach-client", "-t", tty], check=False)
+            await asyncio.wait_for(eof, max(0.1, deadline - loop.time()))
+            await asyncio.wait_for(proc.wait(), max(0.1, deadline - loop.time()))
+            return b"\x1b[?2004h" in got
+        except (OSError, TimeoutError, TmuxError):
+            return None
+        finally:
+            loop.remove_reader(master)
+            os.close(master)
+            if slave >= 0:
+                os.close(slave)
+            if proc is not None and proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
 
     async def kill_server(self) -> None:
         await self.run(["kill-server"], check=False)

@@ -167,6 +167,8 @@ class SpaceManager(SnapshotOps, AgentOps):
         for stream in list(self.streams.values()):
             await stream.close("the server is shutting down; the pane keeps running")
         self.streams.clear()
+        # Streams whose last watcher just left are still detaching their control clients.
+        await asyncio.gather(*self._closing, return_exceptions=True)
         if self._sessions_timer is not None:
             self._sessions_timer.cancel()
         await self.sessions.stop()

@@ -515,7 +515,7 @@ class SpacesCore:
                     self.agents.expect(space_id, pane_id, plan.cwd)
             stream = self.streams.get(name)
             if stream is not None and stream.alive:
-                stream.redraw()
+                stream.restarted()
         self.emit({"action": "pane_updated", "space_id": space_id, "pane_id": pane_id})
         return await self.get_pane(space_id, pane_id)
 
