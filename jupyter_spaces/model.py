@@ -627,8 +627,8 @@ def _check_launch(
         raise WorkspaceError(f"{where}: 'argv' and 'launch.argv' differ")
     if env != launch.env:
         raise WorkspaceError(f"{where}: 'env' and 'launch.env' differ")
-    if not argv or not all(argv):
-        raise WorkspaceError(f"{where}: 'argv' must be a non-empty list of non-empty strings")
+    if not argv or not argv[0]:
+        raise WorkspaceError(f"{where}: 'argv' must be a non-empty list, its program named")
     if autorestart and kind != "command":
         raise WorkspaceError(f"{where}: 'autorestart' is only for command panes")
     agent_only = [k for k in ("model", "args", "resume") if getattr(launch, k) not in (None, [])]

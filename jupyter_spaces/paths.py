@@ -19,7 +19,10 @@ def resolve_inside(root: Path, rel: object, what: str = "path") -> Path:
         raise SpacesError(400, f"{what} must be relative to the server's root, not {rel!r}")
     if ".." in pure.parts:
         raise SpacesError(400, f"{what} {rel!r} may not contain '..'")
-    target = (root / pure).resolve()
+    try:
+        target = (root / pure).resolve()
+    except (OSError, RuntimeError) as e:  # a name too long, a symlink loop
+        raise SpacesError(400, f"{what} {rel[:200]!r} cannot be used: {e}") from None
     if target != root and root not in target.parents:
         raise SpacesError(400, f"{what} {rel!r} points outside the server's root")
     return target
@@ -27,9 +30,13 @@ def resolve_inside(root: Path, rel: object, what: str = "path") -> Path:
 
 def existing_dir(root: Path, rel: object, what: str = "path") -> Path:
     target = resolve_inside(root, rel, what)
-    if not target.exists():
+    try:
+        exists, is_dir = target.exists(), target.is_dir()
+    except OSError as e:  # ENAMETOOLONG, EACCES on the way
+        raise SpacesError(400, f"{what} {str(rel)[:200]!r} cannot be used: {e.strerror}") from None
+    if not exists:
         raise SpacesError(404, f"{what} {rel!r} does not exist")
-    if not target.is_dir():
+    if not is_dir:
         raise SpacesError(400, f"{what} {rel!r} is not a directory")
     return target
 

@@ -47,6 +47,7 @@ from typing import Any
 from .errors import SpacesError
 from .model import SCHEMA_VERSION, Space, WorkspaceError, validate_schema
 from .restore import SCREENS_DIR
+from .safefs import UnsafePath, state_subdir
 from .store import STATE_DIR, _fsync_dir, atomic_write_text
 
 SNAPSHOT_VERSION = 1
@@ -69,8 +70,23 @@ _PANE_ID_RE = re.compile(r"[a-z0-9]{4,32}", re.ASCII)
 # -- paths and ids ------------------------------------------------------------------------------
 
 
-def snapshots_dir(space_dir: Path) -> Path:
-    return Path(space_dir) / STATE_DIR / SNAPSHOTS_DIR
+def snapshots_dir(space_dir: Path, create: bool = False) -> Path:
+    """``<space>/.jupyter-spaces/snapshots``, never through a link (409 if one is planted)."""
+    try:
+        return state_subdir(Path(space_dir), SNAPSHOTS_DIR, create=create)
+    except FileNotFoundError:
+        return Path(space_dir) / STATE_DIR / SNAPSHOTS_DIR  # absent: nothing is found there
+    except UnsafePath as e:
+        raise SpacesError(409, f"snapshots cannot be used: {e}") from None
+
+
+def _screens_dir(space_dir: Path, create: bool = False) -> Path | None:
+    try:
+        return state_subdir(Path(space_dir), SCREENS_DIR, create=create)
+    except FileNotFoundError:
+        return None
+    except UnsafePath as e:
+        raise SpacesError(409, f"screens cannot be used: {e}") from None
 
 
 def valid_snapshot_id(snapshot_id: object) -> bool:
@@ -163,8 +179,7 @@ def create(
             409, f"the space cannot be snapshotted: space.json is not valid: {e}"
         ) from None
     now = now or datetime.now(timezone.utc)
-    parent = snapshots_dir(space_dir)
-    parent.mkdir(parents=True, exist_ok=True)
+    parent = snapshots_dir(space_dir, create=True)
     _remove_leftovers(parent)
     snapshot_id = new_id(now)
     while (parent / snapshot_id).exists():
@@ -212,8 +227,10 @@ def _build(
     (tmp / SPACE_COPY).write_bytes(space_bytes)
     total = len(space_bytes)
     screens: dict[str, int] = {}
-    src_screens = Path(space_dir) / STATE_DIR / SCREENS_DIR
+    src_screens = _screens_dir(space_dir)
     for pane_id in space.panes:
+        if src_screens is None:
+            break
         src = src_screens / f"{pane_id}.txt"
         if src.is_file() and not src.is_symlink():
             (tmp / SCREENS_DIR).mkdir(exist_ok=True)
@@ -589,13 +606,13 @@ def put_back_transcripts(snap: Snapshot, roots: Mapping[str, Sequence[Path]]) ->
 def put_back_screens(snap: Snapshot, space_dir: Path) -> list[str]:
     """Replace the space's captured screens with the snapshot's; returns the pane ids."""
     src = snap.dir / SCREENS_DIR
-    dst = Path(space_dir) / STATE_DIR / SCREENS_DIR
     done = []
     for pane in snap.manifest["panes"]:
         source = src / f"{pane['id']}.txt"
         if source.is_symlink() or not source.is_file():
             continue
-        dst.mkdir(parents=True, exist_ok=True)
+        dst = _screens_dir(space_dir, create=True)
+        assert dst is not None
         target = dst / source.name
         tmp = dst / f".{source.name}.{secrets.token_hex(4)}.tmp"
         try:

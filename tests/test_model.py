@@ -413,7 +413,7 @@ def bad(path: str, value: Any) -> dict[str, Any]:
         (bad("panes.p001.argv", ["bash", "a\x00b"]), "without NUL"),
         (bad("panes.p001.argv", ["ba\udcffsh"]), "without NUL or lone surrogates"),
         (bad("panes.p001.argv", []), "non-empty list"),
-        (bad("panes.p001.argv", ["bash", ""]), "non-empty list"),
+        (bad("panes.p001.argv", ["", "x"]), "its program named"),
         (bad("panes.p001.cwd", "a\x00"), "relative path inside the space"),
         # The dialog and the process must read the same fields: contradictions are broken.
         (

@@ -9,7 +9,7 @@ from typing import Any
 from ..agent_panes import parse_agent_request, require_cli
 from ..agents.launch import resume_session
 from ..errors import SpacesError
-from ..model import Pane
+from ..model import Pane, valid_id
 from ..paths import relative_to_root
 from .core import _PLACEMENT, MAX_TITLE, SpacesCore, _only, _rel, _short, _state
 
@@ -94,6 +94,8 @@ class AgentOps(SpacesCore):
                 409, f"{agent} session {session_id} cannot be resumed: {why}", "not_resumable"
             )
         rel = relative_to_root(self.root, Path(where))
+        if "space_id" in body and not valid_id(body["space_id"]):
+            raise SpacesError(400, "space_id must be a space's id")
         space_id = body.get("space_id") or self.sessions.space_of(where)
         if space_id is None:
             if rel is None:

@@ -37,6 +37,7 @@ from ..model import (
     Space,
     WorkspaceError,
     new_space_id,
+    runnable_text,
     valid_id,
     validate_layout,
 )
@@ -252,7 +253,9 @@ class SpacesCore:
             if registered in self.entries:
                 raise SpacesError(409, f"the folder already has a space ({registered})")
             if existing.space is None:
-                raise SpacesError(409, f"the folder already has a space ({existing.message})")
+                raise SpacesError(
+                    409, f"the folder's workspace file cannot be used: {existing.message}"
+                )
             # A workspace file that came with the folder (git clone): register, don't clobber.
             # A copy of a folder whose space is known (a second clone, a worktree, cp -r) is a
             # space of its own: it gets a fresh id, written into its file once it is trusted.
@@ -353,8 +356,10 @@ class SpacesCore:
             elif kind == "command":
                 if not isinstance(argv, list) or not argv:
                     raise SpacesError(400, "a command pane needs a non-empty argv list")
-                if not all(isinstance(a, str) and a and "\x00" not in a for a in argv):
-                    raise SpacesError(400, "argv must hold non-empty strings without NUL")
+                if not all(runnable_text(a) for a in argv) or not argv[0]:
+                    raise SpacesError(
+                        400, "argv must hold strings without NUL, the program's name not empty"
+                    )
             elif argv not in (None, []):
                 raise SpacesError(400, "a shell pane takes no argv (it runs your login shell)")
             else:
@@ -410,8 +415,8 @@ class SpacesCore:
         """Where a new pane goes and its size; checked before anything starts."""
         size = self._size(body.get("rows"), body.get("cols"))
         next_to = body.get("next_to")
-        if next_to is not None and next_to not in space.panes:
-            raise SpacesError(400, f"next_to: no pane {next_to!r} in this space")
+        if next_to is not None and (not isinstance(next_to, str) or next_to not in space.panes):
+            raise SpacesError(400, f"next_to: no pane {str(next_to)[:80]!r} in this space")
         direction = body.get("direction", "row")
         if direction not in ("row", "column"):
             raise SpacesError(400, "direction must be 'row' or 'column'")

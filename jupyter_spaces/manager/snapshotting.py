@@ -43,7 +43,10 @@ class SnapshotOps(RestoreOps):
                 raise SpacesError(
                     409, f"space {space_id} cannot be snapshotted: {entry.message or entry.status}"
                 )
-            await self._capture_space(entry)
+            try:
+                await self._capture_space(entry)
+            except UnsafePath as e:
+                raise SpacesError(409, f"could not capture the screens: {e}") from None
             sources = await asyncio.to_thread(self._transcript_sources, entry.space)
             data = entry.data
             assert data is not None
