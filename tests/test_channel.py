@@ -228,6 +228,8 @@ async def test_refused_messages_change_nothing(api, jp_root_dir, jp_ws_fetch, jp
         '["set_size", 24]',
         '["ack", -1]',
         '["launch_missiles"]',
+        "[" * 5000 + "]" * 5000,  # nested past Python's recursion limit
+        '["stdin", ' + "[" * 5000 + "]" * 5000 + "]",
     ]
     for n, raw in enumerate(bad, 1):
         await ch.ws.write_message(raw)
