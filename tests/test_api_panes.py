@@ -175,3 +175,29 @@ async def test_restart_runs_the_launch_command_again(api, jp_root_dir, tmux_dir)
     assert code == 200 and third["state"] == "running"
     code, body = await api("POST", space["id"], "panes", "nopane99", "restart")
     assert code == 404 and body["message"]
+
+
+@needs_tmux
+async def test_a_command_that_cannot_start_says_why_on_its_first_line(api, jp_root_dir):
+    (jp_root_dir / "p").mkdir()
+    (jp_root_dir / "p" / "notes.txt").write_text("not a program\n")
+    _, space = await api("POST", body={"path": "p"})
+    cases = [
+        (["no-such-program-xyz", "-v"], 127, "no-such-program-xyz: command not found on PATH"),
+        ([str(jp_root_dir / "p" / "notes.txt")], 126, "not an executable file"),
+        ([str(jp_root_dir / "p" / "gone")], 127, "no such file"),
+    ]
+    for argv, status, why in cases:
+        code, pane = await api("POST", space["id"], "panes", body={"kind": "command", "argv": argv})
+        assert code == 201, pane
+
+        async def exited(pane_id: str = pane["id"]) -> object:
+            _, got = await api("GET", space["id"], "panes", pane_id)
+            return got if got["state"] == "exited" else None
+
+        got = await wait_for(exited)
+        assert got["exit_code"] == status
+        _, screen = await api("GET", space["id"], "panes", pane["id"], "screen")
+        first = screen["text"].splitlines()[0]
+        assert why in first and f"(exit status {status})" in first, screen["text"]
+        assert "Pane is dead" not in screen["text"]

@@ -127,10 +127,11 @@ def tmux_config(history_limit: int, default_terminal: str) -> str:
             "set -g escape-time 0",
             "set -g assume-paste-time 0",
             f"set -g history-limit {history_limit}",
-            # Keep dead panes so their exit status can be reported, and say it plainly.
+            # Keep dead panes so their exit status can be reported (the API and the pane's
+            # header show it). No "Pane is dead" line: tmux writes it below a line feed at the
+            # bottom, which scrolls the program's first line, often its error, off the screen.
             "set -g remain-on-exit on",
-            'set -g remain-on-exit-format "[jupyter-spaces] #{?pane_dead_signal,'
-            'killed by signal #{pane_dead_signal},exited with status #{pane_dead_status}}"',
+            'set -g remain-on-exit-format ""',
             f'set -g default-terminal "{default_terminal}"',
             "set -g focus-events off",
             "set -g set-titles off",
@@ -283,10 +284,10 @@ def command_line(commands: Sequence[Sequence[str]]) -> str:
 # again; it enters the directory, exports the variables (PATH too, which ``-e`` would not
 # apply to the lookup) and execs the argv, which no shell parses.
 _SENTINEL = "."
-# A program that cannot start says why on the pane's first line (tmux, on a pane's death, moves to
-# the last line and feeds one line, so the message follows a blank line that scrolls away), then
-# tmux's own line with the exit status (``remain-on-exit-format``) at the bottom.
-_SPAWN = r"""fail() { printf '\r\n[jupyter-spaces] cannot start %s: %s\r\n' "$1" "$2"; exit "$3"; }
+# A program that cannot start says why, with the exit status, on the pane's first line.
+_SPAWN = r"""fail() {
+  printf '[jupyter-spaces] cannot start %s: %s (exit status %s)\r\n' "$1" "$2" "$3"; exit "$3"
+}
 cd -- "${1%.}" 2>/dev/null || fail "in ${1%.}" "no such folder, or no permission" 126
 shift; n=${1%.}; shift
 while [ "$n" -gt 0 ]; do export "${1%.}" || exit 126; shift; n=$((n - 1)); done
