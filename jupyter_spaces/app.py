@@ -7,10 +7,12 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Float, Int, List, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default, observe
 
-from .host.stream import FlowSettings
+from .handlers import route_table
 from .host.tmux import TmuxServer, default_socket_dir
+from .manager import SpaceManager
+from .services.settings import LIVE_FIELDS, SpacesSettings
 
 EVENTS_SCHEMA = Path(__file__).parent / "schema" / "events.json"
 
@@ -163,15 +165,24 @@ class SpacesApp(ExtensionApp):
     def _default_registry_path(self) -> str:
         return str(Path(jupyter_data_dir()) / "jupyter_spaces" / "registry.json")
 
-    def flow_settings(self) -> FlowSettings:
-        return FlowSettings(
-            window=self.flow_window,
-            queue_limit=self.flow_queue_limit,
-            stall_timeout=self.stall_timeout,
-            flood_rate=self.flood_rate,
-            flood_held=self.flood_held,
-            input_resync=self.input_resync,
+    def spaces_settings(self) -> SpacesSettings:
+        """The settings the services read, as plain values."""
+        assert self.serverapp is not None
+        return SpacesSettings(
+            root=Path(self.serverapp.root_dir).resolve(),
+            registry_path=Path(self.registry_path),
+            trust_dir=Path(self.trust_dir),
+            sessions_index_path=Path(self.sessions_index_path),
+            **{name: getattr(self, name) for name in LIVE_FIELDS},
         )
+
+    @observe(*LIVE_FIELDS)
+    def _setting_changed(self, change: dict[str, Any]) -> None:
+        # A traitlet set at run time reaches the services as it reached them when they read
+        # the app: from their next use on.
+        settings: SpacesSettings | None = getattr(self, "_services_settings", None)
+        if settings is not None:
+            setattr(settings, change["name"], change["new"])
 
     def tmux_server(self) -> TmuxServer:
         return TmuxServer(
@@ -183,16 +194,20 @@ class SpacesApp(ExtensionApp):
         )
 
     def initialize_settings(self) -> None:
-        from .manager import SpaceManager
-
         assert self.serverapp is not None and self.serverapp.event_logger is not None
         self.serverapp.event_logger.register_event_schema(EVENTS_SCHEMA)
+        assert self.serverapp.web_app is not None
+        self._services_settings = self.spaces_settings()
         self.manager = SpaceManager(
-            app=self,
-            root_dir=Path(self.serverapp.root_dir).resolve(),
+            settings=self._services_settings,
+            host=self.tmux_server(),
             emit=self._emit,
+            log=self.log,
+            # The dict jupyter-server reads ``*_last_activity`` from (``self.settings`` is a copy).
+            web_settings=self.serverapp.web_app.settings,
         )
         self.settings["spaces_manager"] = self.manager
+        self.settings["spaces_settings"] = self._services_settings
         self.settings["spaces_app"] = self
 
     def _emit(self, data: dict[str, Any]) -> None:
@@ -200,8 +215,6 @@ class SpacesApp(ExtensionApp):
         self.serverapp.event_logger.emit(schema_id=EVENTS_SCHEMA_ID, data=data)
 
     def initialize_handlers(self) -> None:
-        from .handlers import route_table
-
         self.handlers.extend(route_table())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:

@@ -13,6 +13,9 @@ message is refused (nothing else happens then). A channel to a pane that does no
 gone (or with a bad query) is accepted and closed at once with code 4000 + the HTTP status
 (4404, 4409, 4400) and the reason, so browsers stop retrying; failed authentication or
 authorization is refused at the handshake (403).
+
+Why one module of over 400 lines: the route table, and each handler a few lines that check the
+query or the message and call one service; the channel handler's message checks are most of it.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .errors import SpacesError
 from .host.stream import PaneStream, Watcher
-from .manager import SpaceManager, check_size
+from .manager import SpaceManager
+from .services.common import check_size
+from .services.settings import SpacesSettings
 
 AUTH_RESOURCE = "spaces"
 # Stacked under ``@authorized`` (which checks read/write by HTTP method).
@@ -88,12 +93,14 @@ class SpacesHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply({"spaces": await self.manager.list_spaces(), "host": self.manager.status()})
+        self.reply(
+            {"spaces": await self.manager.spaces.list_spaces(), "host": self.manager.panes.status()}
+        )
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        space = await self.manager.create_space(self.body())
+        space = await self.manager.spaces.create_space(self.body())
         self.set_header("Location", self.base_url + f"api/spaces/{space['id']}")
         self.reply(space, 201)
 
@@ -102,12 +109,12 @@ class SpaceHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, space_id: str) -> None:
-        self.reply(await self.manager.get_space(space_id))
+        self.reply(await self.manager.spaces.get_space(space_id))
 
     @web.authenticated
     @authorized
     async def patch(self, space_id: str) -> None:
-        self.reply(await self.manager.update_space(space_id, self.body()))
+        self.reply(await self.manager.spaces.update_space(space_id, self.body()))
 
     @web.authenticated
     @authorized
@@ -115,7 +122,7 @@ class SpaceHandler(SpacesAPIHandler):
         remove = self.get_query_argument("remove_files", "false")
         if remove not in ("true", "false"):
             raise SpacesError(400, "remove_files must be true or false")
-        await self.manager.delete_space(space_id, remove == "true")
+        await self.manager.spaces.delete_space(space_id, remove == "true")
         self.set_status(204)
         self.finish()
 
@@ -124,14 +131,14 @@ class PanesHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, space_id: str) -> None:
-        space = await self.manager.get_space(space_id)
+        space = await self.manager.spaces.get_space(space_id)
         self.reply({"panes": space["panes"]})
 
     @web.authenticated
     @authorized
     @executes
     async def post(self, space_id: str) -> None:
-        pane = await self.manager.create_pane(space_id, self.body())
+        pane = await self.manager.spaces.create_pane(space_id, self.body())
         self.set_header("Location", self.base_url + f"api/spaces/{space_id}/panes/{pane['id']}")
         self.reply(pane, 201)
 
@@ -140,7 +147,7 @@ class PaneHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, space_id: str, pane_id: str) -> None:
-        self.reply(await self.manager.get_pane(space_id, pane_id))
+        self.reply(await self.manager.spaces.get_pane(space_id, pane_id))
 
     @web.authenticated
     @authorized
@@ -149,12 +156,12 @@ class PaneHandler(SpacesAPIHandler):
         if body.get("autorestart") is True:
             # A command that restarts by itself runs without anyone pressing Enter.
             await self.require_execute()
-        self.reply(await self.manager.update_pane(space_id, pane_id, body))
+        self.reply(await self.manager.spaces.update_pane(space_id, pane_id, body))
 
     @web.authenticated
     @authorized
     async def delete(self, space_id: str, pane_id: str) -> None:
-        await self.manager.delete_pane(space_id, pane_id)
+        await self.manager.spaces.delete_pane(space_id, pane_id)
         self.set_status(204)
         self.finish()
 
@@ -164,9 +171,9 @@ class PaneInputHandler(SpacesAPIHandler):
     @authorized
     @executes
     async def post(self, space_id: str, pane_id: str) -> None:
-        if len(self.request.body) > self.settings["spaces_app"].max_message_size + 1024:
+        if len(self.request.body) > self.settings["spaces_settings"].max_message_size + 1024:
             raise SpacesError(413, "the request body is too large")
-        await self.manager.send_input(space_id, pane_id, self.body())
+        await self.manager.panes.send_input(space_id, pane_id, self.body())
         self.set_status(204)
         self.finish()
 
@@ -176,18 +183,18 @@ class PaneRestartHandler(SpacesAPIHandler):
     @authorized
     @executes
     async def post(self, space_id: str, pane_id: str) -> None:
-        self.reply(await self.manager.restart_pane(space_id, pane_id))
+        self.reply(await self.manager.spaces.restart_pane(space_id, pane_id))
 
 
 class PaneScreenHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, space_id: str, pane_id: str) -> None:
-        app = self.settings["spaces_app"]
+        limits: SpacesSettings = self.settings["spaces_settings"]
         raw = self.get_query_argument("lines", "0")
-        if not raw.isdigit() or int(raw) > app.history_limit:
-            raise SpacesError(400, f"lines must be a whole number from 0 to {app.history_limit}")
-        self.reply(await self.manager.screen(space_id, pane_id, int(raw)))
+        if not raw.isdigit() or int(raw) > limits.history_limit:
+            raise SpacesError(400, f"lines must be a whole number from 0 to {limits.history_limit}")
+        self.reply(await self.manager.panes.screen(space_id, pane_id, int(raw)))
 
 
 def query_args(handler: SpacesAPIHandler) -> dict[str, str]:
@@ -204,7 +211,7 @@ class SpacePlanHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, space_id: str) -> None:
-        self.reply(await self.manager.space_plan(space_id))
+        self.reply(await self.manager.restore.space_plan(space_id))
 
 
 class SpaceTrustHandler(SpacesAPIHandler):
@@ -212,19 +219,19 @@ class SpaceTrustHandler(SpacesAPIHandler):
     @authorized
     @executes
     async def post(self, space_id: str) -> None:
-        self.reply(await self.manager.trust_space(space_id, self.body()))
+        self.reply(await self.manager.restore.trust_space(space_id, self.body()))
 
 
 class SnapshotsHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, space_id: str) -> None:
-        self.reply(await self.manager.list_snapshots(space_id))
+        self.reply(await self.manager.snapshots.list_snapshots(space_id))
 
     @web.authenticated
     @authorized
     async def post(self, space_id: str) -> None:
-        snapshot = await self.manager.create_snapshot(space_id, self.body())
+        snapshot = await self.manager.snapshots.create_snapshot(space_id, self.body())
         self.set_header(
             "Location", self.base_url + f"api/spaces/{space_id}/snapshots/{snapshot['id']}"
         )
@@ -233,19 +240,19 @@ class SnapshotsHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def delete(self, space_id: str) -> None:
-        self.reply(await self.manager.prune_snapshots(space_id, query_args(self)))
+        self.reply(await self.manager.snapshots.prune_snapshots(space_id, query_args(self)))
 
 
 class SnapshotHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, space_id: str, snapshot_id: str) -> None:
-        self.reply(await self.manager.get_snapshot(space_id, snapshot_id))
+        self.reply(await self.manager.snapshots.get_snapshot(space_id, snapshot_id))
 
     @web.authenticated
     @authorized
     async def delete(self, space_id: str, snapshot_id: str) -> None:
-        await self.manager.delete_snapshot(space_id, snapshot_id)
+        await self.manager.snapshots.delete_snapshot(space_id, snapshot_id)
         self.set_status(204)
         self.finish()
 
@@ -255,7 +262,9 @@ class SnapshotRestoreHandler(SpacesAPIHandler):
     @authorized
     @executes
     async def post(self, space_id: str, snapshot_id: str) -> None:
-        self.reply(await self.manager.restore_snapshot(space_id, snapshot_id, self.body()))
+        self.reply(
+            await self.manager.snapshots.restore_snapshot(space_id, snapshot_id, self.body())
+        )
 
 
 class SessionsHandler(SpacesAPIHandler):
@@ -288,7 +297,7 @@ class SessionResumeHandler(SpacesAPIHandler):
     @authorized
     @executes
     async def post(self, agent: str, session_id: str) -> None:
-        pane = await self.manager.resume_session(agent, session_id, self.body())
+        pane = await self.manager.agent_sessions.resume_session(agent, session_id, self.body())
         self.set_header(
             "Location", self.base_url + f"api/spaces/{pane['space_id']}/panes/{pane['id']}"
         )
@@ -313,7 +322,7 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
     def max_message_size(self) -> int:  # type: ignore[override]
         # Frames up to 4x the limit reach on_message and get a clear ["error", ...] answer;
         # beyond that tornado closes the socket (code 1009) without reading them whole.
-        return int(self.settings["spaces_app"].max_message_size * 4)
+        return int(self.settings["spaces_settings"].max_message_size * 4)
 
     async def pre_get(self, space_id: str, pane_id: str) -> None:
         user = self.current_user
@@ -322,14 +331,14 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
         ):
             raise web.HTTPError(403)
         await self.manager.ready()
-        app = self.settings["spaces_app"]
-        raw = self.get_query_argument("history", str(app.attach_history))
+        limits: SpacesSettings = self.settings["spaces_settings"]
+        raw = self.get_query_argument("history", str(limits.attach_history))
         try:
-            if not raw.isdigit() or int(raw) > app.history_limit:
-                limit = app.history_limit
+            if not raw.isdigit() or int(raw) > limits.history_limit:
+                limit = limits.history_limit
                 raise SpacesError(400, f"history must be a whole number from 0 to {limit}")
             self.history = int(raw)
-            self.pane_stream = await self.manager.stream(space_id, pane_id)
+            self.pane_stream = await self.manager.panes.stream(space_id, pane_id)
         except SpacesError as e:
             # A browser cannot read a refused handshake's status and would retry for ever;
             # an accepted socket closed with 4000 + status and the reason tells it to stop.
@@ -366,10 +375,10 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
         if before is not None:
             await before
         try:
-            await self.manager.check_live(*self.ids)
+            await self.manager.panes.check_live(*self.ids)
             if self.pane_stream is not None and self.pane_stream.alive:
                 self.pane_stream.write(text, on_error=self.refuse)
-                self.manager.touch()
+                self.manager.panes.touch()
         except SpacesError as e:
             self.refuse(e.message)
         finally:
@@ -387,12 +396,12 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
             self.send(["error", message])
 
     def on_message(self, message: str | bytes) -> None:
-        app = self.settings["spaces_app"]
+        limits: SpacesSettings = self.settings["spaces_settings"]
         if isinstance(message, bytes):
             self.refuse("binary messages are not accepted; send JSON text")
             return
-        if len(message) > app.max_message_size:
-            self.refuse(f"message larger than {app.max_message_size} bytes refused")
+        if len(message) > limits.max_message_size:
+            self.refuse(f"message larger than {limits.max_message_size} bytes refused")
             return
         try:
             msg = json.loads(message)
@@ -420,18 +429,18 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
                 msg[1].encode("utf-8")
             except UnicodeEncodeError:
                 raise SpacesError(400, "stdin is not valid UTF-8 (a lone surrogate)") from None
-            if self.checking is not None or self.manager.maybe_exited(*self.ids):
+            if self.checking is not None or self.manager.panes.maybe_exited(*self.ids):
                 # Seen exited (or being checked): ask tmux afresh, in order, before typing.
                 self.checking = asyncio.ensure_future(self.checked_stdin(msg[1], self.checking))
                 return
             self.pane_stream.write(msg[1], on_error=self.refuse)
-            self.manager.touch()
+            self.manager.panes.touch()
         elif kind == "set_size":
             # terminado clients may add pixel sizes after rows and cols; they are ignored.
             if len(msg) < 3:
                 raise SpacesError(400, "set_size takes rows and cols")
-            app = self.settings["spaces_app"]
-            rows, cols = check_size(msg[1], msg[2], app.max_rows, app.max_cols)
+            limits: SpacesSettings = self.settings["spaces_settings"]
+            rows, cols = check_size(msg[1], msg[2], limits.max_rows, limits.max_cols)
             self.pane_stream.resize(rows, cols)
         elif kind == "ack":
             if (
@@ -448,7 +457,7 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
     def on_close(self) -> None:
         if self.pane_stream is not None and self.watcher is not None:
             self.pane_stream.detach(self.watcher)
-            self.manager.release(self.pane_stream)
+            self.manager.panes.release(self.pane_stream)
 
 
 def route_table() -> list[tuple[str, type]]:

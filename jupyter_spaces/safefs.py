@@ -20,6 +20,9 @@ import os
 import stat
 from pathlib import Path
 
+# The folder beside the notebooks that holds a space's files (``store`` re-exports it).
+STATE_DIR = ".jupyter-spaces"
+
 
 class UnsafePath(OSError):
     """A path under a space's state folder is a symbolic link or not a folder."""
@@ -55,8 +58,6 @@ def check_space_dir(space_dir: Path) -> Path:
 
 def state_subdir(space_dir: Path, *parts: str, create: bool = False) -> Path:
     """``<space_dir>/.jupyter-spaces/<parts…>``, each folder checked (and made if ``create``)."""
-    from .store import STATE_DIR  # store imports this module
-
     path = real_dir(check_space_dir(Path(space_dir)) / STATE_DIR, create=create)
     for part in parts:
         path = real_dir(path / part, create=create)

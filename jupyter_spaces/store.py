@@ -5,6 +5,9 @@ to a temporary file, fsynced and renamed over the old file, whose previous versi
 ``space.prev.json``. The file is re-read and merged before each write, so edits made on disk
 (by hand, by ``git pull``) since we last read it are not lost. Files that cannot be read, or that
 a newer jupyter-spaces wrote, are never written.
+
+Why one module of over 400 lines: loading, the three-way merge and the atomic write are one
+read-merge-write cycle on the same file; the merge must see exactly what loading saw.
 """
 
 from __future__ import annotations
@@ -31,9 +34,8 @@ from .model import (
     validate_layout,
     validate_schema,
 )
-from .safefs import UnsafePath, read_nofollow, state_subdir
+from .safefs import STATE_DIR, UnsafePath, read_nofollow, state_subdir
 
-STATE_DIR = ".jupyter-spaces"
 SPACE_FILE = "space.json"
 PREVIOUS_FILE = "space.prev.json"
 GITIGNORE = """\

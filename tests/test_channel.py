@@ -277,7 +277,7 @@ def set_flow(jp_serverapp, **settings) -> None:  # type: ignore[no-untyped-def]
 
 
 def stream_of(jp_serverapp, space_id, pane_id):  # type: ignore[no-untyped-def]
-    streams = jp_serverapp.web_app.settings["spaces_manager"].streams
+    streams = jp_serverapp.web_app.settings["spaces_manager"].panes.streams
     return streams[f"jsp_{space_id}_{pane_id}"]
 
 

@@ -20,7 +20,7 @@ async def test_a_change_merged_into_a_save_leaves_the_file_untrusted(
     _, space = await api("POST", body={"path": "proj"})
     sid = space["id"]
     manager = jp_serverapp.web_app.settings["spaces_manager"]
-    entry = manager._entry(sid)
+    entry = manager.workspaces.entry(sid)
     assert entry.trusted
     # A pull lands after the server read the file and before it writes its own change.
     path = jp_root_dir / "proj" / ".jupyter-spaces" / "space.json"
@@ -42,13 +42,13 @@ async def test_a_change_merged_into_a_save_leaves_the_file_untrusted(
     path.write_text(json.dumps(pulled))
     assert entry.space is not None
     entry.space.name = "renamed by the server"
-    manager._save(entry)
+    manager.workspaces.save(entry)
     merged = json.loads(path.read_text())
     assert merged["name"] == "renamed by the server" and "e0e0e0e0" in merged["panes"]
     code, now = await api("GET", sid)
     assert code == 200 and now["trusted"] is False, now
     # Nothing of it runs, now or at the next cold restore.
-    await manager._restore_all()
+    await manager.restore.restore_all()
     time.sleep(0.5)
     assert not marker.exists()
     code, reply = await api("PATCH", sid, body={"name": "x"})

@@ -1,50 +1,74 @@
-"""Snapshots of a space, as the API and the CLI ask for them (files in ``snapshots.py``)."""
+"""Snapshots of a space, as the API and the CLI ask for them (the files: ``..snapshots``).
+
+Owns no state: it takes a fresh capture through ``Restore``, reads and writes the space
+through ``Workspaces``, stops panes through ``Panes``, and reads agent transcripts through the
+session index it is given.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from .. import snapshots as snaps
+from ..agent_panes import AgentPanes
+from ..agents import SessionIndex
 from ..errors import SpacesError, disk_error
-from ..host.tmux import (
-    TmuxError,
-)
 from ..model import Space
-from ..restore import (
-    forget_capture,
-    write_capture,
-)
+from ..restore import forget_capture
 from ..safefs import UnsafePath
-from .core import SpaceEntry, _only, _state
-from .restoring import RestoreOps
+from .common import only
+from .panes import Panes, pane_state
+from .restore import Restore
+from .spaces import Spaces
+from .workspaces import Workspaces
 
 
-class SnapshotOps(RestoreOps):
+class Snapshots:
+    def __init__(
+        self,
+        log: logging.Logger,
+        emit: Callable[[dict[str, Any]], None],
+        workspaces: Workspaces,
+        panes: Panes,
+        restore: Restore,
+        spaces: Spaces,
+        agents: AgentPanes,
+        index: SessionIndex,
+    ) -> None:
+        self.log = log
+        self.emit = emit
+        self.workspaces = workspaces
+        self.panes = panes
+        self.restore = restore
+        self.spaces = spaces
+        self.agents = agents
+        self.index = index
+
     async def list_snapshots(self, space_id: str) -> dict[str, Any]:
-        entry = self._entry(space_id)
+        entry = self.workspaces.entry(space_id)
         return {"snapshots": await asyncio.to_thread(snaps.list_snapshots, entry.dir)}
 
     async def get_snapshot(self, space_id: str, snapshot_id: str) -> dict[str, Any]:
-        entry = self._entry(space_id)
+        entry = self.workspaces.entry(space_id)
         snap = await asyncio.to_thread(snaps.read, entry.dir, snapshot_id)
         return {**snap.public(), "layout": snaps.layout(snap)}
 
     async def create_snapshot(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Copy the space (a fresh capture of every live pane's screen first) and every agent
         transcript its panes reference. Allowed for untrusted spaces: nothing runs."""
-        _only(body, {"name"})
+        only(body, {"name"})
         name = snaps.check_name(body.get("name"))
-        async with self._lock(space_id):
-            entry = self._entry(space_id)
+        async with self.workspaces.lock(space_id):
+            entry = self.workspaces.entry(space_id)
             if entry.space is None or entry.status != "ok":
                 raise SpacesError(
                     409, f"space {space_id} cannot be snapshotted: {entry.message or entry.status}"
                 )
             try:
-                await self._capture_space(entry)
+                await self.restore.capture_space(entry)
             except UnsafePath as e:
                 raise SpacesError(409, f"could not capture the screens: {e}") from None
             sources = await asyncio.to_thread(self._transcript_sources, entry.space)
@@ -52,12 +76,12 @@ class SnapshotOps(RestoreOps):
             assert data is not None
 
             def sign(manifest: bytes) -> None:
-                self.notary.trust(manifest, entry.scope)
+                self.workspaces.sign(entry, manifest)
 
             try:
                 if entry.trusted:
                     # Keeps the signature of these bytes fresh: a restore years later is trusted.
-                    self.notary.trust(data, entry.scope)
+                    self.workspaces.sign(entry, data)
                 manifest = await asyncio.to_thread(
                     snaps.create, entry.dir, data, sources, name=name, sign=sign
                 )
@@ -69,29 +93,9 @@ class SnapshotOps(RestoreOps):
         self.emit({"action": "space_updated", "space_id": space_id})
         return await self.get_snapshot(space_id, manifest["id"])
 
-    async def _capture_space(self, entry: SpaceEntry) -> None:
-        """Save the text of each live pane of the space now, changed or not."""
-        if entry.space is None:
-            return
-        infos = await self._pane_states()
-        for pane_id in entry.space.panes:
-            info = infos.get((entry.id, pane_id))
-            if info is None:
-                continue
-            try:
-                text = await self.tmux.capture(info.session, self.app.capture_lines)
-            except TmuxError as e:
-                self.log.warning("jupyter-spaces: capturing pane %s failed: %s", pane_id, e)
-                continue
-            activity = info.activity or time.time()
-            await asyncio.to_thread(
-                write_capture, entry.dir, pane_id, text, activity, self.app.capture_max_bytes
-            )
-            self._captured[(entry.id, pane_id)] = activity
-
     def _transcript_sources(self, space: Space) -> list[snaps.TranscriptSource]:
         """The transcript files of every agent session the panes reference (runs in a thread)."""
-        index = self.sessions.index
+        index = self.index
         out: list[snaps.TranscriptSource] = []
         seen: set[tuple[str, str]] = set()
         for pane in space.panes.values():
@@ -108,7 +112,7 @@ class SnapshotOps(RestoreOps):
         return out
 
     async def delete_snapshot(self, space_id: str, snapshot_id: str) -> None:
-        entry = self._entry(space_id)
+        entry = self.workspaces.entry(space_id)
         await asyncio.to_thread(snaps.delete, entry.dir, snapshot_id)
         self.emit({"action": "space_updated", "space_id": space_id})
 
@@ -127,7 +131,7 @@ class SnapshotOps(RestoreOps):
                 raise SpacesError(400, "older_than_days must be a number of days") from None
             if older != older:  # NaN
                 raise SpacesError(400, "older_than_days must be a number of days")
-        entry = self._entry(space_id)
+        entry = self.workspaces.entry(space_id)
         result = await asyncio.to_thread(
             snaps.prune, entry.dir, int(keep) if keep is not None else None, older
         )
@@ -141,17 +145,19 @@ class SnapshotOps(RestoreOps):
         """Bring the space back to a snapshot: stop its panes (only with ``stop_running`` when
         any runs), write the snapshot's workspace file and screens back, put back the transcripts
         the CLIs deleted, and start the panes as a cold restore does."""
-        _only(body, {"stop_running"})
+        only(body, {"stop_running"})
         stop_running = body.get("stop_running", False)
         if not isinstance(stop_running, bool):
             raise SpacesError(400, "stop_running must be true or false")
-        async with self._lock(space_id):
-            entry = self._entry(space_id)
-            space = self._writable(entry)
+        async with self.workspaces.lock(space_id):
+            entry = self.workspaces.entry(space_id)
+            space = self.workspaces.writable(entry)
             snap = await asyncio.to_thread(snaps.read, entry.dir, snapshot_id)
             doc, data = await asyncio.to_thread(snaps.load_space, snap, space_id)
-            infos = await self._pane_states()
-            running = [p for p in space.panes if _state(infos.get((space_id, p)))[0] == "running"]
+            infos = await self.panes.states()
+            running = [
+                p for p in space.panes if pane_state(infos.get((space_id, p)))[0] == "running"
+            ]
             if running and not stop_running:
                 n = len(running)
                 raise SpacesError(
@@ -163,12 +169,11 @@ class SnapshotOps(RestoreOps):
                 )
             restored = Space.from_json(doc)
             for pane_id in dict.fromkeys([*space.panes, *restored.panes]):
-                await self._stop_pane(space_id, pane_id)
+                await self.panes.stop(space_id, pane_id)  # its capture bookkeeping goes too
                 self.agents.forget(space_id, pane_id)
-                self._captured.pop((space_id, pane_id), None)
             # Transcripts go back only from a snapshot this user made (its manifest is signed).
-            authentic = self.notary.is_trusted(snap.manifest_bytes, entry.scope)
-            index = self.sessions.index
+            authentic = self.workspaces.signed(entry, snap.manifest_bytes)
+            index = self.index
             roots = {a: index.roots(a) for a in ("claude", "codex", "gemini")}
             try:
                 put = (
@@ -188,11 +193,12 @@ class SnapshotOps(RestoreOps):
                 raise disk_error(e, "could not restore the snapshot") from None
             entry.space = restored
             # The workspace file keeps its trust only if these exact bytes were trusted here.
-            self._save(entry, trusted_source=self.notary.is_trusted(data, entry.scope))
-            with contextlib.suppress(KeyError):
-                self.registry.rename(space_id, restored.name)
+            self.workspaces.save(entry, trusted_source=self.workspaces.signed(entry, data))
+            self.workspaces.renamed(space_id, restored.name)
             started = (
-                await self._restore_space(entry) if entry.trusted and not self.host_error else 0
+                await self.restore.restore_space(entry)
+                if entry.trusted and not self.panes.host_error
+                else 0
             )
         self.log.info(
             "jupyter-spaces: space %s restored from snapshot %s (%d transcript(s) put back, "
@@ -204,4 +210,4 @@ class SnapshotOps(RestoreOps):
             "" if authentic else "; not made by this user, so no transcripts were put back",
         )
         self.emit({"action": "space_updated", "space_id": space_id})
-        return await self.get_space(space_id)
+        return await self.spaces.get_space(space_id)

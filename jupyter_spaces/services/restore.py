@@ -1,32 +1,67 @@
-"""Trust, screen captures and cold restore: bringing a space back after the machine restarted."""
+"""Restore: trust by run plan, screen captures, and cold restore after the machine restarted.
+
+Owns the capture bookkeeping (when each pane's text was last saved) and the capture loop. It
+starts panes only through ``Panes.run`` and writes the workspace file only through
+``Workspaces.save``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
-from ..errors import SpacesError, disk_error
-from ..host.tmux import TmuxError, session_name
-from ..paths import relative_to_root
+from ..agent_panes import AgentPanes
+from ..errors import SpacesError
+from ..host.tmux import TmuxError
 from ..plan import RunPlan, plans_digest, restore_plans
 from ..restore import captured_at, write_capture
-from .core import (
-    SpaceEntry,
-    SpacesCore,
-    _only,
-)
+from .common import only
+from .panes import Panes
+from .settings import SpacesSettings
+from .spaces import Spaces
+from .workspaces import SpaceEntry, Workspaces
 
 
-class RestoreOps(SpacesCore):
-    async def _restore_plans(self, entry: SpaceEntry) -> tuple[list[RunPlan], list[str]]:
+class Restore:
+    def __init__(
+        self,
+        settings: SpacesSettings,
+        log: logging.Logger,
+        emit: Callable[[dict[str, Any]], None],
+        workspaces: Workspaces,
+        panes: Panes,
+        agents: AgentPanes,
+        spaces: Spaces,
+    ) -> None:
+        self.settings = settings
+        self.root = settings.root
+        self.log = log
+        self.emit = emit
+        self.workspaces = workspaces
+        self.panes = panes
+        self.agents = agents
+        self.spaces = spaces
+        # (space, pane) -> tmux's last-output time of the pane when its text was last captured
+        self._captured: dict[tuple[str, str], float] = {}
+        self._capturer: asyncio.Task[None] | None = None
+        panes.stopped.append(self.forget)
+
+    def forget(self, space_id: str, pane_id: str) -> None:
+        """The pane was stopped: its next capture is decided afresh."""
+        self._captured.pop((space_id, pane_id), None)
+
+    # -- plans and trust ------------------------------------------------------------------
+
+    async def _plans(self, entry: SpaceEntry) -> tuple[list[RunPlan], list[str]]:
         """The plan of every pane (see ``plan.restore_plans``), and the ids of the panes that
         run now: a restore or a trust starts the others."""
         space = entry.space
         assert space is not None
-        live = await self.tmux.list_panes() if self.tmux.available and not self.host_error else {}
-        running = [p for p in space.panes if session_name(space.id, p) in live]
+        running = await self.panes.running(space.id, list(space.panes))
         return await restore_plans(entry.dir, space, self.agents), running
 
     def _digest_of(self, entry: SpaceEntry, plans: list[RunPlan], running: list[str]) -> str:
@@ -35,13 +70,13 @@ class RestoreOps(SpacesCore):
     async def space_plan(self, space_id: str) -> dict[str, Any]:
         """What trusting (or restoring) the space would run, exactly as it would run: the
         trust dialog and ``jupyter spaces trust`` show this, and a trust names its digest."""
-        async with self._lock(space_id):
-            entry = self._entry(space_id)
+        async with self.workspaces.lock(space_id):
+            entry = self.workspaces.entry(space_id)
             if entry.space is None or entry.status != "ok":
                 raise SpacesError(
                     409, f"space {space_id} has no plan: {entry.message or entry.status}"
                 )
-            plans, running = await self._restore_plans(entry)
+            plans, running = await self._plans(entry)
             return {
                 "space_id": space_id,
                 "trusted": entry.trusted,
@@ -56,7 +91,7 @@ class RestoreOps(SpacesCore):
         """Trust the space's workspace file as it is now and start the panes of the plan the
         user was shown: ``plan_sha256`` (from ``GET …/plan``) must name the plans as they are
         now, or nothing is trusted (409 ``changed``)."""
-        _only(body, {"plan_sha256"})
+        only(body, {"plan_sha256"})
         seen = body.get("plan_sha256")
         if not isinstance(seen, str) or not seen:
             raise SpacesError(
@@ -64,13 +99,13 @@ class RestoreOps(SpacesCore):
                 "plan_sha256 is required: the plan_sha256 of GET /api/spaces/{space}/plan, "
                 "so that what is trusted is what was reviewed",
             )
-        async with self._lock(space_id):
-            entry = self._entry(space_id)
+        async with self.workspaces.lock(space_id):
+            entry = self.workspaces.entry(space_id)
             if entry.space is None or entry.status != "ok":
                 raise SpacesError(
                     409, f"space {space_id} cannot be trusted: {entry.message or entry.status}"
                 )
-            plans, running = await self._restore_plans(entry)
+            plans, running = await self._plans(entry)
             if seen != self._digest_of(entry, plans, running):
                 raise SpacesError(
                     409,
@@ -79,7 +114,7 @@ class RestoreOps(SpacesCore):
                 )
             if entry.file_id is not None:
                 # A copy of another folder's space gets its own id in its file now.
-                self._save(entry)
+                self.workspaces.save(entry)
                 if not entry.trusted:
                     raise SpacesError(
                         409,
@@ -88,25 +123,23 @@ class RestoreOps(SpacesCore):
                         "changed",
                     )
             elif entry.data is not None:
-                try:
-                    # The very bytes the plans were made from, not the file as it is by now.
-                    self.notary.trust(entry.data, entry.scope)
-                except OSError as e:
-                    raise disk_error(e, "could not record the trust") from None
-                entry.trusted, entry.trusted_plan = True, None
+                # The very bytes the plans were made from, not the file as it is by now.
+                self.workspaces.trust_as_read(entry)
             todo = [p for p in plans if p.pane_id not in running]
-            started = 0 if self.host_error else await self._start_plans(entry, todo)
+            started = 0 if self.panes.host_error else await self._start_plans(entry, todo)
         self.log.info("jupyter-spaces: space %s trusted; %d pane(s) started", space_id, started)
         self.emit({"action": "space_updated", "space_id": space_id})
-        return await self.get_space(space_id)
+        return await self.spaces.get_space(space_id)
 
-    async def _restore_all(self) -> None:
+    # -- cold restore ---------------------------------------------------------------------
+
+    async def restore_all(self) -> None:
         """After the machine restarted: start again every pane of a trusted space whose tmux
         session is gone. Panes that are live were adopted and are left alone."""
         t0 = time.monotonic()
         count = 0
-        for entry in list(self.entries.values()):
-            if entry.space is None or relative_to_root(self.root, entry.dir) is None:
+        for entry in self.workspaces.all():
+            if entry.space is None or not self.workspaces.reachable(entry):
                 continue
             if not entry.trusted:
                 if entry.space.panes:
@@ -117,18 +150,20 @@ class RestoreOps(SpacesCore):
                         len(entry.space.panes),
                     )
                 continue
-            async with self._lock(entry.id):
-                count += await self._restore_space(entry)
+            async with self.workspaces.lock(entry.id):
+                count += await self.restore_space(entry)
         if count:
             self.log.info(
                 "jupyter-spaces: restored %d pane(s) in %.2f s", count, time.monotonic() - t0
             )
 
-    async def _restore_space(self, entry: SpaceEntry) -> int:
+    async def restore_space(self, entry: SpaceEntry) -> int:
+        """Start the space's panes that do not run, if the space may run; how many started.
+        The caller holds the space's lock."""
         space = entry.space
         if space is None or entry.status != "ok" or entry.read_only or not entry.trusted:
             return 0
-        plans, running = await self._restore_plans(entry)
+        plans, running = await self._plans(entry)
         if entry.trusted_plan is not None and entry.trusted_plan != self._digest_of(
             entry, plans, running
         ):
@@ -149,7 +184,7 @@ class RestoreOps(SpacesCore):
         results: list[BaseException | None] = []
         for batch in (plans[:1], plans[1:]):
             results += await asyncio.gather(
-                *(self._run(entry, plan) for plan in batch), return_exceptions=True
+                *(self.panes.run(entry, plan) for plan in batch), return_exceptions=True
             )
         count, changed = 0, False
         for plan, result in zip(plans, results, strict=True):
@@ -170,23 +205,36 @@ class RestoreOps(SpacesCore):
                     pane.session_id = plan.session_id
                     changed = True
         if changed:
-            self._save(entry)
+            self.workspaces.save(entry)
         return count
+
+    # -- screen captures ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._capturer = asyncio.ensure_future(self._capture_loop())
+
+    async def stop(self) -> None:
+        if self._capturer is not None:
+            self._capturer.cancel()
+            try:
+                await self.capture_changed()  # a clean shutdown keeps the latest screens
+            except Exception:
+                self.log.exception("jupyter-spaces: capturing screens at shutdown failed")
 
     async def _capture_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.app.capture_interval)
+            await asyncio.sleep(self.settings.capture_interval)
             try:
-                await self._capture_changed()
+                await self.capture_changed()
             except Exception:
                 self.log.exception("jupyter-spaces: capturing pane screens failed")
 
-    async def _capture_changed(self) -> int:
+    async def capture_changed(self) -> int:
         """Save the text of every pane that printed something since its last capture. With no
         output anywhere this is one `list-panes` and no writes."""
-        infos = await self._pane_states()
+        infos = await self.panes.states()
         count = 0
-        for entry in list(self.entries.values()):
+        for entry in self.workspaces.all():
             if entry.space is None or entry.status != "ok":
                 continue
             for pane_id in list(entry.space.panes):  # panes may come and go while we wait
@@ -199,13 +247,33 @@ class RestoreOps(SpacesCore):
                 if info.activity <= self._captured[key]:
                     continue
                 taken = time.time()
-                text = await self.tmux.capture(info.session, self.app.capture_lines)
+                text = await self.panes.capture(info, self.settings.capture_lines)
                 # tmux counts activity in whole seconds: output later in the second of the
                 # capture has the same stamp, so that second counts as not yet captured.
                 upto = min(info.activity, math.floor(taken) - 1)
                 await asyncio.to_thread(
-                    write_capture, entry.dir, pane_id, text, upto, self.app.capture_max_bytes
+                    write_capture, entry.dir, pane_id, text, upto, self.settings.capture_max_bytes
                 )
                 self._captured[key] = upto
                 count += 1
         return count
+
+    async def capture_space(self, entry: SpaceEntry) -> None:
+        """Save the text of each live pane of the space now, changed or not."""
+        if entry.space is None:
+            return
+        infos = await self.panes.states()
+        for pane_id in entry.space.panes:
+            info = infos.get((entry.id, pane_id))
+            if info is None:
+                continue
+            try:
+                text = await self.panes.capture(info, self.settings.capture_lines)
+            except TmuxError as e:
+                self.log.warning("jupyter-spaces: capturing pane %s failed: %s", pane_id, e)
+                continue
+            activity = info.activity or time.time()
+            await asyncio.to_thread(
+                write_capture, entry.dir, pane_id, text, activity, self.settings.capture_max_bytes
+            )
+            self._captured[(entry.id, pane_id)] = activity

@@ -1,70 +1,130 @@
-"""Agent sessions in spaces: announcing index changes, finding the ids CLIs chose, resuming."""
+"""Agent sessions in spaces: the session index kept current, its changes announced, the ids
+the CLIs chose found for pending panes, and sessions resumed in new panes.
+
+Owns the ``SessionService`` (the index's watcher and the sessions API) and the announcement
+timer. It records a session id in a pane only through ``Workspaces.save``, and starts a pane only
+through ``Spaces.start_pane``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..agent_panes import parse_agent_request, require_cli
+from ..agent_panes import AgentPanes, parse_agent_request, require_cli
+from ..agents import SessionIndex
 from ..agents.launch import resume_session
 from ..errors import SpacesError
 from ..model import Pane, valid_id
 from ..paths import relative_to_root
-from .core import _PLACEMENT, MAX_TITLE, SpacesCore, _only, _rel, _short, _state
+from ..sessions import SessionService
+from .common import MAX_TITLE, PLACEMENT, only, rel, short
+from .panes import Panes, pane_state
+from .settings import SpacesSettings
+from .spaces import Spaces
+from .workspaces import Workspaces
 
 
-class AgentOps(SpacesCore):
-    def _space_dirs(self) -> list[tuple[str, Path]]:
-        return [
-            (e.id, e.dir)
-            for e in self.entries.values()
-            if relative_to_root(self.root, e.dir) is not None
-        ]
+class AgentSessions:
+    def __init__(
+        self,
+        settings: SpacesSettings,
+        log: logging.Logger,
+        emit: Callable[[dict[str, Any]], None],
+        workspaces: Workspaces,
+        panes: Panes,
+        spaces: Spaces,
+        agents: AgentPanes,
+        index: SessionIndex,
+    ) -> None:
+        self.root = settings.root
+        self.log = log
+        self.emit = emit
+        self.workspaces = workspaces
+        self.panes = panes
+        self.spaces = spaces
+        self.agents = agents
+        self.sessions = SessionService(
+            index,
+            settings.root,
+            workspaces.space_dirs,
+            self._sessions_changed,
+            log,
+            watch=settings.sessions_watch,
+            poll_interval=settings.sessions_poll_interval,
+        )
+        # Index changes not yet announced, their timer, and the search for pending panes' ids.
+        self._news = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._detecting: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.sessions.start()
+        for entry in self.workspaces.all():
+            for pane in entry.space.panes.values() if entry.space else ():
+                if pane.kind == "agent" and pane.session_id is None and pane.agent != "custom":
+                    # Started before this server: any session since the pane was made will do.
+                    created = datetime.fromisoformat(pane.created.replace("Z", "+00:00"))
+                    self.agents.pending[(entry.id, pane.id)] = (
+                        str(entry.dir / pane.cwd) if pane.cwd else str(entry.dir),
+                        created.timestamp(),
+                    )
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        await self.sessions.stop()
+
+    async def poll(self) -> None:
+        """One round of the server's poll: look for the ids of pending panes."""
+        if self.agents.pending:
+            await self.detect_sessions()
 
     def _sessions_changed(self, count: int) -> None:
         """Announce index changes at most twice a second, and look for pending panes' ids."""
-        self._sessions_news += count
+        self._news += count
         if self.agents.pending and (self._detecting is None or self._detecting.done()):
-            self._detecting = asyncio.ensure_future(self._detect_sessions())
-        if self._sessions_timer is None and self._sessions_news:
-            self._sessions_timer = asyncio.get_running_loop().call_later(
-                0.5, self._announce_sessions
-            )
+            self._detecting = asyncio.ensure_future(self.detect_sessions())
+        if self._timer is None and self._news:
+            self._timer = asyncio.get_running_loop().call_later(0.5, self._announce)
 
-    def _announce_sessions(self) -> None:
-        self._sessions_timer = None
-        count, self._sessions_news = self._sessions_news, 0
+    def _announce(self) -> None:
+        self._timer = None
+        count, self._news = self._news, 0
         if count:
             self.emit({"action": "sessions_changed", "count": count})
 
-    async def _detect_sessions(self) -> None:
+    async def detect_sessions(self) -> None:
         """Give pending agent panes the sessions their CLI started (see AgentPanes.detect)."""
-        infos = await self._pane_states()
+        infos = await self.panes.states()
         agents: dict[tuple[str, str], str] = {}
         pids: dict[tuple[str, str], int | None] = {}
         claimed = []
-        for entry in self.entries.values():
+        for entry in self.workspaces.all():
             for pane in entry.space.panes.values() if entry.space else ():
                 key = (entry.id, pane.id)
                 if pane.session_id:
                     claimed.append(pane.session_id)
                 elif key in self.agents.pending and pane.agent:
                     agents[key] = pane.agent
-                    pids[key] = _state(infos.get(key))[2]
+                    pids[key] = pane_state(infos.get(key))[2]
         for key in list(self.agents.pending):
             if key not in agents:
                 self.agents.forget(*key)
         found = await asyncio.to_thread(self.agents.detect, agents, pids, claimed)
         for (space_id, pane_id), session_id in found.items():
-            async with self._lock(space_id):
+            async with self.workspaces.lock(space_id):
                 try:
-                    entry, pane = self._pane(space_id, pane_id)
-                    self._writable(entry)
+                    entry, pane = self.workspaces.pane(space_id, pane_id)
+                    self.workspaces.writable(entry)
                 except SpacesError:
                     continue
                 pane.session_id = session_id
-                self._save(entry)
+                self.workspaces.save(entry)
             self.log.info(
                 "jupyter-spaces: pane %s/%s holds %s session %s",
                 space_id,
@@ -79,7 +139,7 @@ class AgentOps(SpacesCore):
     ) -> dict[str, Any]:
         """A new agent pane that resumes ``session_id`` in its own folder, in the space that
         holds that folder (or a fresh session there if ``fresh`` and the transcript is gone)."""
-        _only(body, _PLACEMENT | {"space_id", "fresh", "title"})
+        only(body, PLACEMENT | {"space_id", "fresh", "title"})
         fresh = body.get("fresh", False)
         if not isinstance(fresh, bool):
             raise SpacesError(400, "fresh must be true or false")
@@ -93,12 +153,12 @@ class AgentOps(SpacesCore):
             raise SpacesError(
                 409, f"{agent} session {session_id} cannot be resumed: {why}", "not_resumable"
             )
-        rel = relative_to_root(self.root, Path(where))
+        rel_where = relative_to_root(self.root, Path(where))
         if "space_id" in body and not valid_id(body["space_id"]):
             raise SpacesError(400, "space_id must be a space's id")
         space_id = body.get("space_id") or self.sessions.space_of(where)
         if space_id is None:
-            if rel is None:
+            if rel_where is None:
                 raise SpacesError(
                     409,
                     f"the session's folder {where} is outside this server's root",
@@ -106,9 +166,9 @@ class AgentOps(SpacesCore):
                 )
             raise SpacesError(
                 409,
-                f"no space holds the session's folder {rel or '.'!r}; create one there first",
+                f"no space holds the session's folder {rel_where or '.'!r}; create one there first",
                 "no_space",
-                path=rel,
+                path=rel_where,
             )
         if session.gone and not fresh:
             raise SpacesError(
@@ -116,17 +176,17 @@ class AgentOps(SpacesCore):
                 f"the transcript of {agent} session {session_id} was deleted; "
                 "send fresh: true to start a new session in its folder",
                 "gone",
-                path=rel,
+                path=rel_where,
             )
-        async with self._lock(space_id):
-            entry = self._entry(space_id)
-            space = self._writable(entry)
+        async with self.workspaces.lock(space_id):
+            entry = self.workspaces.entry(space_id)
+            space = self.workspaces.writable(entry)
             inside = Path(where).resolve()
-            if rel is None or (entry.dir != inside and entry.dir not in inside.parents):
+            if rel_where is None or (entry.dir != inside and entry.dir not in inside.parents):
                 raise SpacesError(
                     400, f"the session's folder {where} is not inside space {space_id}"
                 )
-            cwd = self._pane_cwd(entry, _rel(inside, entry.dir))
+            cwd = self.spaces.pane_cwd(entry, rel(inside, entry.dir))
             for pane in space.panes.values():
                 if pane.agent == agent and pane.session_id == session_id and not session.gone:
                     raise SpacesError(
@@ -136,8 +196,8 @@ class AgentOps(SpacesCore):
                         space_id=space_id,
                         pane_id=pane.id,
                     )
-            place = self._placement(space, body)
-            self._require_host()
+            place = self.spaces.placement(space, body)
+            self.panes.require_host()
             profile_req = parse_agent_request({"agent": agent})
             require_cli(agent, [agent], {}, cwd)
             if session.gone:
@@ -147,13 +207,13 @@ class AgentOps(SpacesCore):
             pane = Pane.new(
                 "agent",
                 launch.argv,
-                _rel(cwd, entry.dir),
-                title or _short(session.title or session.first_prompt) or agent,
+                rel(cwd, entry.dir),
+                title or short(session.title or session.first_prompt) or agent,
                 launch=profile_req.profile(launch.argv, {}),
                 agent=agent,
                 session_id=launch.session_id,
             )
-            plan = await self._plan(entry, pane, "start", launch)
-            await self._start_pane(entry, pane, plan, place)
+            plan = await self.spaces.plan(entry, pane, "start", launch)
+            await self.spaces.start_pane(entry, pane, plan, place)
         self.emit({"action": "pane_created", "space_id": space_id, "pane_id": pane.id})
-        return await self.get_pane(space_id, pane.id)
+        return await self.spaces.get_pane(space_id, pane.id)

@@ -1,0 +1,99 @@
+"""SpaceManager: composes the services and runs their lifecycle, as jupyter-server composes its
+kernel, session and contents managers. It holds no workspace or pane state of its own.
+
+Handlers reach a service through the manager's attribute of the same name
+(``manager.spaces.create_pane``, ``manager.panes.stream``, …); services reach each other only
+through the public methods of the ones they were built with, or the ``Panes.stopped`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from .agent_panes import AgentPanes
+from .agents import SessionIndex
+from .host.tmux import TmuxError, TmuxServer
+from .services.agent_sessions import AgentSessions
+from .services.common import check_size
+from .services.panes import Panes
+from .services.restore import Restore
+from .services.settings import SpacesSettings
+from .services.snapshots import Snapshots
+from .services.spaces import Spaces
+from .services.workspaces import SpaceEntry, Workspaces
+
+__all__ = ["SpaceEntry", "SpaceManager", "check_size"]
+
+
+class SpaceManager:
+    def __init__(
+        self,
+        settings: SpacesSettings,
+        host: TmuxServer,
+        emit: Callable[[dict[str, Any]], None],
+        log: logging.Logger,
+        web_settings: dict[str, Any],
+    ) -> None:
+        self.settings = settings
+        self.log = log
+        index = SessionIndex(settings.sessions_index_path, roots=settings.agent_roots or None)
+        agents = AgentPanes(index, index.roots("claude"))
+        self.workspaces = Workspaces(settings, log)
+        self.panes = Panes(settings, log, emit, host, self.workspaces, web_settings)
+        self.spaces = Spaces(settings, log, emit, self.workspaces, self.panes, agents)
+        self.restore = Restore(
+            settings, log, emit, self.workspaces, self.panes, agents, self.spaces
+        )
+        self.snapshots = Snapshots(
+            log, emit, self.workspaces, self.panes, self.restore, self.spaces, agents, index
+        )
+        self.agent_sessions = AgentSessions(
+            settings, log, emit, self.workspaces, self.panes, self.spaces, agents, index
+        )
+        # The sessions API (search, one session, its messages) is the session service's own.
+        self.sessions = self.agent_sessions.sessions
+        self._started: asyncio.Future[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
+
+    async def ready(self) -> None:
+        """Start once: from the server's start hook or the first request, whichever is first
+        (a server embedded in tests never runs the start hooks)."""
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._started)
+
+    async def _start(self) -> None:
+        self.workspaces.load()
+        if await self.panes.start():
+            try:
+                await self.restore.restore_all()
+            except TmuxError as e:
+                # Not latched: ``Panes.check_host`` asks again until the server answers.
+                self.log.error("jupyter-spaces: %s", e)
+        self._poller = asyncio.ensure_future(self._poll())
+        self.restore.start()
+        self.agent_sessions.start()
+
+    async def stop(self) -> None:
+        if self._started is not None and not self._started.done():
+            self._started.cancel()
+        if self._poller is not None:
+            self._poller.cancel()
+        await self.restore.stop()
+        await self.panes.close()
+        await self.agent_sessions.stop()
+
+    async def _poll(self) -> None:
+        """Announce exits and vanished sessions even when nobody is watching the pane."""
+        while True:
+            await asyncio.sleep(self.settings.poll_interval)
+            try:
+                await self.panes.check_host()
+                if any(e.space and e.space.panes for e in self.workspaces.all()):
+                    await self.panes.announce_states()
+                await self.agent_sessions.poll()
+            except Exception:  # keep polling whatever one round hit
+                self.log.exception("jupyter-spaces: pane state poll failed")
