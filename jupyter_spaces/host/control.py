@@ -25,7 +25,9 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .tmux import CONTROL_OWNER, TmuxError, TmuxServer, command_line
+from .clients import CONTROL_OWNER
+from .commands import command_line
+from .tmux import TmuxError, TmuxServer
 
 log = logging.getLogger(__name__)
 

@@ -27,6 +27,11 @@ keeps reading the program at full speed and keeps the history), watchers get a r
 screen every ``flood_redraw`` seconds, and a short probe (continue + a consistent snapshot)
 checks whether the flood is over. When it is, every watcher gets a full redraw with history, so
 the last lines arrive complete. Typing probes at once, so a Ctrl-C is seen without delay.
+
+Why one module of about 600 lines: a watcher's queue, the pane's pause, lossy mode, flood mode
+and the input resync are one state machine over the same few fields (what each watcher has
+queued and acknowledged, whether tmux is paused for us); split, each part would read and write
+the others' state.
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from .commands import send_keys_commands
 from .control import ControlClient, Reply
 from .screen import ModeTracker, PaneState, render, snapshot_commands
-from .tmux import MODES_OPTION, TmuxServer, send_keys_commands
+from .tmux import MODES_OPTION, TmuxServer
 
 log = logging.getLogger(__name__)
 

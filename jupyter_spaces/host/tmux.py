@@ -4,6 +4,11 @@ One tmux server per user, on its own socket in a 0700 directory, started with th
 config file (never the user's ``~/.tmux.conf``). Each pane is one tmux *session* holding one
 window with one pane, so each pane has its own size and its own control-mode client
 (see ``control.py``). Commands are always argv lists; nothing is pasted into a shell.
+
+What is said to tmux (names, send-keys, quoting, the spawn program) is ``commands.py``; the
+clean-up of control clients a dead server left is ``clients.py``. Why this module is still about
+500 lines: ``TmuxServer`` is one object, the one place that runs a tmux client, with its
+timeout, its failure state and its recovery; each method is a few lines around that.
 """
 
 from __future__ import annotations
@@ -12,18 +17,29 @@ import asyncio
 import contextlib
 import fcntl
 import os
-import re
 import shutil
 import signal
 import stat
 import struct
 import subprocess
 import termios
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-SESSION_PREFIX = "jsp"
+# Re-exported: callers name them as parts of the tmux host.
+from .clients import CONTROL_OWNER as CONTROL_OWNER
+from .clients import ClientInfo as ClientInfo
+from .clients import is_stale as is_stale
+from .clients import socket_server_pid as socket_server_pid
+from .commands import SESSION_PREFIX as SESSION_PREFIX
+from .commands import command_line as command_line
+from .commands import parse_session_name as parse_session_name
+from .commands import quote as quote
+from .commands import send_keys_commands as send_keys_commands
+from .commands import session_name as session_name
+from .commands import spawn_command as spawn_command
+
 # A pane user option: the DEC private modes its program set that tmux has no format for
 # (see screen.py). tmux keeps it, so it outlives a jupyter-server restart.
 MODES_OPTION = "@jsp-modes"
@@ -102,16 +118,6 @@ def _exit_status(closed: bool, code: str, sig: str) -> tuple[int | None, str | N
         return 128, sig
 
 
-def session_name(space_id: str, pane_id: str) -> str:
-    return f"{SESSION_PREFIX}_{space_id}_{pane_id}"
-
-
-def parse_session_name(name: str) -> tuple[str, str] | None:
-    """(space id, pane id) for a session this extension made, else None."""
-    m = re.fullmatch(rf"{SESSION_PREFIX}_([a-z0-9]+)_([a-z0-9]+)", name)
-    return (m.group(1), m.group(2)) if m else None
-
-
 def tmux_config(history_limit: int, default_terminal: str) -> str:
     """The extension's own tmux config: tmux must stay invisible to the user's keystrokes."""
     return "\n".join(
@@ -148,165 +154,8 @@ def tmux_config(history_limit: int, default_terminal: str) -> str:
     )
 
 
-# Set in the environment of each control client to the pid of the server that started it, so a
-# later server can tell a client whose starter died (its parent is no longer that pid).
-CONTROL_OWNER = "JUPYTER_SPACES_CONTROL_OWNER"
 # What a tmux client prints when the server went away in the middle of the conversation.
 _LOST = ("server exited unexpectedly", "lost server")
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """One client attached to the private server (our control clients, or a user's tmux)."""
-
-    pid: int
-    control: bool
-    session: str
-    name: str
-
-
-def _proc_ppid(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rpartition(")")[2].split()[1])
-
-
-def _proc_env(pid: int, key: str) -> str | None:
-    try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return None
-    prefix = key.encode() + b"="
-    for item in raw.split(b"\0"):
-        if item.startswith(prefix):
-            return item[len(prefix) :].decode(errors="replace")
-    return None
-
-
-def is_stale(client: ClientInfo) -> bool:
-    """A control client whose jupyter-server is gone (Linux: read from /proc).
-
-    Ours carry CONTROL_OWNER: stale once their parent is not that pid any more. One without it
-    (from a version before the mark) is stale when its parent is no jupyter process and it is
-    attached to one of our sessions; a user's own ``tmux -C`` elsewhere is never touched.
-    """
-    if not client.control:
-        return False
-    ppid = _proc_ppid(client.pid)
-    if ppid is None:
-        return False  # gone already, or no /proc to judge by
-    owner = _proc_env(client.pid, CONTROL_OWNER)
-    if owner is not None:
-        return owner != str(ppid)
-    try:  # init, or a subreaper such as systemd --user, adopted it
-        parent = Path(f"/proc/{ppid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"jupyter" not in parent and parse_session_name(client.session) is not None
-
-
-def socket_server_pid(socket_path: Path) -> int | None:
-    """The pid of the process listening on ``socket_path`` (Linux), even when it does not
-    answer: found through /proc/net/unix and the socket inodes in /proc/*/fd."""
-    try:
-        table = Path("/proc/net/unix").read_text().splitlines()[1:]
-    except OSError:
-        return None
-    inodes = {
-        f"socket:[{f[6]}]" for f in (line.split() for line in table) if f[7:8] == [str(socket_path)]
-    }
-    if not inodes:
-        return None
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            for fd in (proc / "fd").iterdir():
-                if os.readlink(fd) in inodes:
-                    return int(proc.name)
-        except OSError:
-            continue
-    return None
-
-
-def send_keys_commands(target: str, text: str, chunk: int = 4096) -> list[list[str]]:
-    """tmux commands (argv lists) that type ``text`` into ``target`` byte for byte.
-
-    Runs of plain text go as ``send-keys -l``; control bytes and quotes go as ``send-keys -H``
-    (raw bytes in hex), so nothing is interpreted as a key name and quoting stays trivial.
-    """
-    commands: list[list[str]] = []
-    for is_plain, run in _runs(text):
-        if is_plain:
-            for i in range(0, len(run), chunk):
-                commands.append(["send-keys", "-t", target, "-l", "--", run[i : i + chunk]])
-        else:
-            data = run.encode("utf-8")
-            for i in range(0, len(data), chunk):
-                hexes = [f"{b:02x}" for b in data[i : i + chunk]]
-                commands.append(["send-keys", "-t", target, "-H", *hexes])
-    return commands
-
-
-def _plain(ch: str) -> bool:
-    # ';' and '\\' are excluded because tmux treats a trailing ';' in an argument as a separator.
-    return ch >= " " and ch not in "\x7f'\\;"
-
-
-def _runs(text: str) -> Iterable[tuple[bool, str]]:
-    start = 0
-    for i in range(1, len(text) + 1):
-        if i == len(text) or _plain(text[i]) != _plain(text[start]):
-            yield _plain(text[start]), text[start:i]
-            start = i
-
-
-def quote(arg: str) -> str:
-    """Quote one argument for a tmux command line (used on the control-mode channel)."""
-    # Not '%' (a word starting with it is a directive such as %if), '#', '~', '$', '{', ';'.
-    if arg and re.fullmatch(r"[A-Za-z0-9_@.:=/+,-]+", arg):
-        return arg
-    return "'" + arg.replace("'", "'\\''") + "'"
-
-
-def command_line(commands: Sequence[Sequence[str]]) -> str:
-    """Several tmux commands as one control-mode line; tmux runs them without reading panes
-    in between, which is what makes a capture consistent with the output stream."""
-    return " ; ".join(" ".join(quote(a) for a in cmd) for cmd in commands)
-
-
-# tmux reads its own command line before it starts anything: an argument that ends in ";" ends
-# a tmux command there (``["echo", "done;", "run-shell", "…"]`` would run ``run-shell``), and
-# ``-e``/``-c`` values go through the same parser. So no string of the user's is ever a whole
-# tmux argument: each is given with one extra character that this small sh program strips
-# again; it enters the directory, exports the variables (PATH too, which ``-e`` would not
-# apply to the lookup) and execs the argv, which no shell parses.
-_SENTINEL = "."
-# A program that cannot start says why, with the exit status, on the pane's first line.
-_SPAWN = r"""fail() {
-  printf '[jupyter-spaces] cannot start %s: %s (exit status %s)\r\n' "$1" "$2" "$3"; exit "$3"
-}
-cd -- "${1%.}" 2>/dev/null || fail "in ${1%.}" "no such folder, or no permission" 126
-shift; n=${1%.}; shift
-while [ "$n" -gt 0 ]; do export "${1%.}" || exit 126; shift; n=$((n - 1)); done
-for a do set -- "$@" "${a%.}"; shift; done
-case $1 in
-  */*) if [ ! -e "$1" ]; then fail "$1" "no such file" 127
-       elif [ -d "$1" ] || [ ! -x "$1" ]; then fail "$1" "not an executable file" 126; fi ;;
-  *) command -v -- "$1" >/dev/null 2>&1 || fail "$1" "command not found on PATH" 127 ;;
-esac
-exec "$@"
-"""
-
-
-def spawn_command(argv: Sequence[str], cwd: str, env: dict[str, str]) -> list[str]:
-    """The tmux arguments that run ``argv`` in ``cwd`` with ``env`` added, every byte kept."""
-    if not argv:
-        raise ValueError("argv must not be empty")
-    words = [cwd, str(len(env)), *(f"{k}={v}" for k, v in env.items()), *argv]
-    return ["/bin/sh", "-c", _SPAWN, "jupyter-spaces", *(w + _SENTINEL for w in words)]
 
 
 def find_terminal_type() -> str:
