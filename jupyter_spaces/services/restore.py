@@ -172,7 +172,7 @@ class Restore:
                 "would run has changed since; its panes stay stopped until it is trusted again",
                 entry.id,
             )
-            entry.trusted = False
+            self.workspaces.distrust(entry)
             return 0
         return await self._start_plans(entry, [p for p in plans if p.pane_id not in running])
 

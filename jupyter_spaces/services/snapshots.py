@@ -191,9 +191,8 @@ class Snapshots:
                 raise SpacesError(409, f"could not restore the snapshot: {e}") from None
             except OSError as e:
                 raise disk_error(e, "could not restore the snapshot") from None
-            entry.space = restored
             # The workspace file keeps its trust only if these exact bytes were trusted here.
-            self.workspaces.save(entry, trusted_source=self.workspaces.signed(entry, data))
+            self.workspaces.replace(entry, restored, self.workspaces.signed(entry, data))
             self.workspaces.renamed(space_id, restored.name)
             started = (
                 await self.restore.restore_space(entry)

@@ -216,6 +216,16 @@ class Workspaces:
                 entry.id,
             )
 
+    def replace(self, entry: SpaceEntry, space: Space, trusted_source: bool) -> None:
+        """Write ``space`` as the space's whole new state (a snapshot restored); see ``save``."""
+        entry.space = space
+        self.save(entry, trusted_source=trusted_source)
+
+    def distrust(self, entry: SpaceEntry) -> None:
+        """Treat the space as untrusted until it is trusted again (its plans changed since a
+        trust given offline); the signature stays, so nothing is written."""
+        entry.trusted = False
+
     def sign(self, entry: SpaceEntry, data: bytes) -> None:
         """Record ``data`` as written (or reviewed) by this user, for this space's folder."""
         self.notary.trust(data, entry.scope)
