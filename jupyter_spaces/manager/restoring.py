@@ -137,9 +137,18 @@ class RestoreOps(SpacesCore):
                 "would run has changed since; its panes stay stopped until it is trusted again",
                 entry.id,
             )
-            entry.trusted = False
+            # The trust was given to a plan that no longer is: it is withdrawn, not kept aside.
+            if entry.data is not None:
+                self.notary.forget(entry.data, entry.scope)
+            entry.trusted, entry.trusted_plan = False, None
             return 0
-        return await self._start_plans(entry, [p for p in plans if p.pane_id not in running])
+        started = await self._start_plans(entry, [p for p in plans if p.pane_id not in running])
+        if entry.trusted_plan is not None and entry.data is not None:
+            # What was reviewed has started: from now on it is a file like any this server
+            # trusts, whose later plans (new captures, a resumed session) may differ.
+            self.notary.trust(entry.data, entry.scope)
+            entry.trusted_plan = None
+        return started
 
     async def _start_plans(self, entry: SpaceEntry, plans: list[RunPlan]) -> int:
         """Start each plan; the first alone (it also starts the tmux server: concurrent clients
