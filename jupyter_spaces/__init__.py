@@ -17,6 +17,6 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_spaces``: registers the ``%spaces`` magics."""
-    from .magics import SpacesMagics
+    from .kernel.magics import SpacesMagics
 
     ipython.register_magics(SpacesMagics)

@@ -99,6 +99,17 @@ class Notary:
             finally:
                 conn.close()
 
+    def forget(self, data: bytes, scope: str) -> None:
+        """Withdraw a trust (one whose reviewed plan no longer matches what would run)."""
+        if not self.db_path.exists():
+            return
+        with self._lock:
+            conn = self._db()
+            try:
+                conn.execute("DELETE FROM signatures WHERE sig = ?", (self.sign(data, scope),))
+            finally:
+                conn.close()
+
     def _row(self, sig: str) -> tuple[str | None] | None:
         with self._lock:
             conn = self._db()

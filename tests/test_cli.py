@@ -8,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import needs_tmux
 
-pytestmark = needs_tmux
+# Each case starts the CLI as a user does (a new Python that imports jupyter-server): on a
+# loaded 2-core machine a dozen of them outlast the suite's default hang guard.
+pytestmark = [needs_tmux, pytest.mark.timeout(900)]
 
 
 def run(args: list[str], config_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,9 @@ from . import test_cold_restore as cold
 from .conftest import needs_tmux
 from .test_server_restart import wait
 
-pytestmark = needs_tmux
+# Each case starts the CLI as a user does (a new Python that imports jupyter-server): on a
+# loaded 2-core machine a dozen of them outlast the suite's default hang guard.
+pytestmark = [needs_tmux, pytest.mark.timeout(900)]
 machine = cold.machine
 SID = "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -492,3 +493,52 @@ def test_deeply_nested_requests_get_a_clear_answer(machine):
         raise AssertionError("accepted")
     except urllib.error.HTTPError as e:
         assert e.code == 400 and "nested" in json.loads(e.read())["message"]
+
+
+# -- trust given with `jupyter spaces trust` while no server runs ------------------------------
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_an_offline_trust_starts_only_the_plan_it_showed(machine, changed):
+    out = machine.root / "ran.json"
+    (machine.root / "proj" / "sub").mkdir(parents=True)
+    plant(
+        machine.root / "proj",
+        doc("c10ned09", pane("p001", rec(out), cwd="sub", autorestart=True)),
+    )
+    srv = machine.start()
+    register(srv, "proj")
+    srv.stop()
+    config = machine.data / "cli-config"
+    config.mkdir()
+    settings = {
+        "socket_dir": str(machine.sock),
+        "registry_path": str(machine.data / "registry.json"),
+    }
+    (config / "jupyter_server_config.json").write_text(json.dumps({"SpacesApp": settings}))
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_DATA_DIR": str(machine.data / "jupyter-data"),
+        "JUPYTER_RUNTIME_DIR": str(machine.data / "runtime"),
+        "SHELL": "/bin/sh",
+    }
+    cli = [sys.executable, "-m", "jupyter_spaces.cli", "trust", str(machine.root / "proj")]
+    shown = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120)
+    assert shown.returncode == 1 and "--yes" in shown.stderr, shown.stderr
+    assert str(out) in shown.stdout and "in proj/sub" not in shown.stdout, shown.stdout
+    done = subprocess.run([*cli, "--yes"], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    if changed:
+        # What it would run is no longer what was shown (its folder is gone: it would start in
+        # the space's folder): the file is the same, the plan is not.
+        (machine.root / "proj" / "sub").rmdir()
+    srv = machine.start()
+    space = srv.request("GET", "/api/spaces/c10ned09")[1]
+    if changed:
+        time.sleep(1.5)
+        assert not out.exists() and space["trusted"] is False, space
+    else:
+        got = read_record(out)
+        assert got["cwd"] == str(machine.root / "proj" / "sub")
+        assert space["trusted"] is True

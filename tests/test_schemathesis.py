@@ -125,7 +125,10 @@ def run_schemathesis(srv: ServerProcess, schema: Path, max_time: int, *select: s
         "--no-color",
         *select,
     ]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=max_time + 45)
+    # Run beside the schema: schemathesis keeps a cache folder in its working directory.
+    out = subprocess.run(
+        argv, capture_output=True, text=True, timeout=max_time + 45, cwd=schema.parent
+    )
     report = out.stdout[-20000:] + out.stderr[-5000:]
     assert out.returncode == 0, report
     return report

@@ -174,7 +174,9 @@ class Restore:
             )
             self.workspaces.distrust(entry)
             return 0
-        return await self._start_plans(entry, [p for p in plans if p.pane_id not in running])
+        started = await self._start_plans(entry, [p for p in plans if p.pane_id not in running])
+        self.workspaces.settle_trust(entry)
+        return started
 
     async def _start_plans(self, entry: SpaceEntry, plans: list[RunPlan]) -> int:
         """Start each plan; the first alone (it also starts the tmux server: concurrent clients

@@ -222,9 +222,18 @@ class Workspaces:
         self.save(entry, trusted_source=trusted_source)
 
     def distrust(self, entry: SpaceEntry) -> None:
-        """Treat the space as untrusted until it is trusted again (its plans changed since a
-        trust given offline); the signature stays, so nothing is written."""
-        entry.trusted = False
+        """Withdraw a trust given offline whose plans changed since: the signature is removed,
+        not kept aside, so the space stays untrusted until someone reviews it again."""
+        if entry.data is not None:
+            self.notary.forget(entry.data, entry.scope)
+        entry.trusted, entry.trusted_plan = False, None
+
+    def settle_trust(self, entry: SpaceEntry) -> None:
+        """The plans a trust given offline named have started: from now on it is a file like
+        any this server trusts, whose later plans (new captures, a resumed session) may differ."""
+        if entry.trusted_plan is not None and entry.data is not None:
+            self.notary.trust(entry.data, entry.scope)
+            entry.trusted_plan = None
 
     def sign(self, entry: SpaceEntry, data: bytes) -> None:
         """Record ``data`` as written (or reviewed) by this user, for this space's folder."""

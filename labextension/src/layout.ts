@@ -2,7 +2,7 @@
  * Pure functions on a space's layout tree (no DOM, no JupyterLab), so they can be unit-tested
  * under node and so the grid on screen and the tree in the workspace file never disagree.
  *
- * The tree is the one the server stores (jupyter_spaces/model.py):
+ * The tree is the one the server stores (jupyter_spaces/model/layout.py):
  *   {type: "pane", pane: id}
  *   {type: "split", direction: "row" | "column", children: [...], sizes: [...]}
  * A "row" lays its children left to right, a "column" top to bottom; sizes are positive

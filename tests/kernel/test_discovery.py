@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_spaces.discovery import DiscoveryError, ancestors, find_server
+from jupyter_spaces.kernel.discovery import DiscoveryError, ancestors, find_server
 
 
 def server_file(d: Path, pid: int, port: int, token: str = "tok", **extra: object) -> None:

@@ -13,7 +13,7 @@ from .conftest import Lab, until
 def test_the_kernel_finds_the_server_that_launched_it(lab: Lab) -> None:
     _, k = lab.notebook("disc/find.ipynb")
     got = k.ok(
-        "from jupyter_spaces.discovery import find_server\n"
+        "from jupyter_spaces.kernel.discovery import find_server\n"
         "s = find_server(); print(s.url); print(s.source); print(s.pid)"
     )
     url, source, pid = got.stdout.strip().splitlines()

@@ -37,7 +37,7 @@ def test_panel_model_reflects_a_pane_created_through_rest(lab: Lab) -> None:
 
 
 def test_panel_model_applies_events() -> None:
-    from jupyter_spaces.widgets import EVENTS_SCHEMA_ID, PanelModel
+    from jupyter_spaces.kernel.widgets import EVENTS_SCHEMA_ID, PanelModel
 
     m = PanelModel()
     m.set_spaces([{"id": "s1", "name": "a", "panes": [{"id": "p1", "state": "running"}]}])

@@ -11,6 +11,9 @@ keeps it current from the kernel's own event loop:
   nothing changes). Not the pane's channel: a kernel busy with a long cell cannot read a socket,
   and an unread channel would hold back the pane's program (flow control); the channel also
   carries raw terminal bytes that would need a terminal emulator to show as text.
+
+Longer than 400 lines on purpose: the model and its one view change together, and the model's
+tests read both.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .client import ClientError, SpacesClient, q
+from .errors import resume_refusal
 from .results import (
     PANE_HEADERS,
     SESSION_HEADERS,
@@ -407,14 +411,12 @@ class SpacesPanel:
         self._render_results()
 
     async def resume(self, session: dict[str, Any]) -> None:
-        from .magics import _resume_refusal
-
         name = f"{session.get('agent')}:{session.get('id')}"
         path = f"api/spaces/sessions/{q(str(session['agent']))}/{q(str(session['id']))}/resume"
         try:
             pane = await self.client.afetch("POST", path, {})
         except ClientError as e:
-            self.model.set_status(_resume_refusal(e, name, session))
+            self.model.set_status(resume_refusal(e, name, session))
             return
         self.model.set_status(f"resumed {name} in pane {pane.get('id')}")
         await self.apply(
