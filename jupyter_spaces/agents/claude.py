@@ -19,6 +19,9 @@ Reference: agent-formats.md section 1. Rules implemented here:
   first slash command; first prompt skips meta, compact summaries, tool results, harness markup.
 
 The folder name is never decoded (lossy); ``cwd`` comes from the records.
+
+Why one module of over 400 lines: one CLI's file format, whose rules (grouping, de-duplication,
+titles) depend on each other; split, each part would need the others to be read.
 """
 
 from __future__ import annotations

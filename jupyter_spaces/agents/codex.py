@@ -26,6 +26,9 @@ Reference: agent-formats.md section 2. Rules implemented here:
 Whether ``codex resume <id>`` finds archived threads is UNCONFIRMED: archived sessions are offered
 for resume with that caveat. The ``_``-joined dual-id filenames and segment rotation are
 UNCONFIRMED: ids come from ``session_meta`` first, and an inode change re-reads the file.
+
+Why one module of over 400 lines: one CLI's file format, whose rules (envelopes, replays,
+running totals) depend on each other; split, each part would need the others to be read.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ Reference: agent-formats.md section 3. Rules implemented here:
   the ``@file`` expansion marker; title: ``summary`` else the first prompt;
 * tokens: Σ over current ``gemini`` messages; ``input`` includes ``cached`` when
   ``total == input + output + thoughts + tool`` (ccusage's rule), thoughts count as output.
+
+Why one module of over 400 lines: one CLI's file formats (JSONL with upserts and rewinds, the
+legacy whole-file JSON), whose rules depend on each other.
 """
 
 from __future__ import annotations
