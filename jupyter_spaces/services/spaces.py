@@ -8,7 +8,6 @@ through its public methods, under the space's lock.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from ..agent_panes import AgentPanes, parse_agent_request
 from ..agents.launch import AgentLaunch
 from ..errors import SpacesError
 from ..host.tmux import PaneInfo
-from ..model import PANE_KINDS, Pane, Space, runnable_text
+from ..model import PANE_KINDS, Pane, Space, env_name, runnable_text
 from ..paths import existing_dir, relative_to_root
 from ..plan import RunPlan, login_shell, make_plan
 from ..restore import forget_capture
@@ -26,8 +25,6 @@ from .common import AGENT_FIELDS, MAX_TITLE, PLACEMENT, check_size, only, rel
 from .panes import Panes, pane_state
 from .settings import SpacesSettings
 from .workspaces import SpaceEntry, Workspaces
-
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -134,14 +131,13 @@ class Spaces:
             if not isinstance(title, str) or len(title) > MAX_TITLE:
                 raise SpacesError(400, f"title must be a string of at most {MAX_TITLE} characters")
             env = body.get("env", {})
+            # The same rules a workspace file is loaded with, checked before anything starts.
             if not isinstance(env, dict) or not all(
-                isinstance(k, str)
-                and _ENV_NAME.fullmatch(k)
-                and isinstance(v, str)
-                and "\x00" not in v
-                for k, v in env.items()
+                env_name(k) and runnable_text(v) for k, v in env.items()
             ):
-                raise SpacesError(400, "env must map variable names to strings")
+                raise SpacesError(
+                    400, "env must map variable names to strings without NUL or lone surrogates"
+                )
             autorestart = body.get("autorestart", False)
             if not isinstance(autorestart, bool) or (autorestart and kind != "command"):
                 raise SpacesError(400, "autorestart must be true or false, and only for commands")
