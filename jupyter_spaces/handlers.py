@@ -192,7 +192,7 @@ class PaneScreenHandler(SpacesAPIHandler):
     async def get(self, space_id: str, pane_id: str) -> None:
         limits: SpacesSettings = self.settings["spaces_settings"]
         raw = self.get_query_argument("lines", "0")
-        if not raw.isdigit() or int(raw) > limits.history_limit:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > limits.history_limit:
             raise SpacesError(400, f"lines must be a whole number from 0 to {limits.history_limit}")
         self.reply(await self.manager.panes.screen(space_id, pane_id, int(raw)))
 
@@ -334,7 +334,7 @@ class PaneChannelHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # t
         limits: SpacesSettings = self.settings["spaces_settings"]
         raw = self.get_query_argument("history", str(limits.attach_history))
         try:
-            if not raw.isdigit() or int(raw) > limits.history_limit:
+            if not (raw.isascii() and raw.isdigit()) or int(raw) > limits.history_limit:
                 limit = limits.history_limit
                 raise SpacesError(400, f"history must be a whole number from 0 to {limit}")
             self.history = int(raw)

@@ -327,7 +327,7 @@ def _search_args(args: dict[str, str], root: Path, spaces: dict[str, Path]) -> d
 def _whole(raw: str | None, what: str, default: int, lo: int, hi: int) -> int:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    if not (raw.isascii() and raw.isdigit()) or not lo <= int(raw) <= hi:
         raise SpacesError(400, f"{what} must be a whole number from {lo} to {hi}")
     return int(raw)
 

@@ -121,7 +121,8 @@ async def test_pane_refusals(api, jp_root_dir, tmp_path, jp_serverapp):
     await assert_refused(
         api, jp_root_dir, 400, "POST", sid, "panes", pid, "input", body=b'{"text": "\xff\xfe"}'
     )
-    for lines in ("abc", "-1", "1e3", str(10**9)):
+    # Unicode digits: "³".isdigit() is true but int() refuses it; "٣" is a decimal int() accepts.
+    for lines in ("abc", "-1", "1e3", str(10**9), "7\u00b3", "\u0663", "\uff11"):
         await assert_refused(api, jp_root_dir, 400, "GET", sid, "panes", pid, "screen", lines=lines)
     await assert_refused(api, jp_root_dir, 400, "PATCH", sid, "panes", pid, body={"title": 5})
     await assert_refused(api, jp_root_dir, 400, "PATCH", sid, "panes", pid, body={"kind": "x"})

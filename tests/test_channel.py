@@ -252,6 +252,7 @@ async def test_channel_to_unknown_pane_closes_with_4404(api, jp_root_dir, jp_ws_
         ((space_id, "nosuchpane"), {}, 4404),
         (("nosuchspace", "abcd"), {}, 4404),
         ((space_id, pane["id"]), {"history": "lots"}, 4400),
+        ((space_id, pane["id"]), {"history": "\u00b2"}, 4400),
     ):
         ws = await jp_ws_fetch("api", "spaces", ids[0], "panes", ids[1], "channel", params=query)
         assert await asyncio.wait_for(ws.read_message(), 5) is None

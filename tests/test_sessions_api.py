@@ -126,6 +126,8 @@ async def test_bad_queries_are_refused(agent_env, api, jp_root_dir):  # noqa: F8
         ({"limit": "0"}, 400, "limit must be a whole number from 1 to 500"),
         ({"limit": "ten"}, 400, "limit must be a whole number"),
         ({"offset": "-1"}, 400, "offset must be a whole number"),
+        ({"offset": "7\u00b3"}, 400, "offset must be a whole number"),
+        ({"limit": "\u0663"}, 400, "limit must be a whole number"),
         ({"since": "yesterday"}, 400, "since must be an ISO-8601 time or POSIX seconds"),
         ({"until": "nan"}, 400, "until must be an ISO-8601 time or POSIX seconds"),
         ({"since": "inf"}, 400, "since must be an ISO-8601 time or POSIX seconds"),

@@ -43,6 +43,8 @@ def test_bad_lines_in_a_notebook(lab: Lab) -> None:
         "%spaces send": "the following arguments are required: pane",
         "%spaces send quitter": "required: TEXT",
         "%spaces tail quitter -n zero": "expected a whole number",
+        "%spaces tail quitter -n 7\u00b3": "expected a whole number",
+        "%spaces sessions --limit \u0663": "expected a whole number",
         "%spaces sessions --agent nope": "invalid choice: 'nope'",
         "%spaces list 'unclosed": "No closing quotation",
         "%spaces run bad --env NOEQUALS -- ls": "--env takes KEY=VALUE",
