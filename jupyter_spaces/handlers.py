@@ -38,6 +38,7 @@ from .host.stream import PaneStream, Watcher
 from .manager import SpaceManager
 from .services.common import check_size
 from .services.settings import SpacesSettings
+from .sessions import parse_time
 
 AUTH_RESOURCE = "spaces"
 # Stacked under ``@authorized`` (which checks read/write by HTTP method).
@@ -195,6 +196,18 @@ class PaneScreenHandler(SpacesAPIHandler):
         if not (raw.isascii() and raw.isdigit()) or int(raw) > limits.history_limit:
             raise SpacesError(400, f"lines must be a whole number from 0 to {limits.history_limit}")
         self.reply(await self.manager.panes.screen(space_id, pane_id, int(raw)))
+
+
+class PaneStatesHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, space_id: str, pane_id: str) -> None:
+        args = query_args(self)
+        unknown = sorted(set(args) - {"since"})
+        if unknown:
+            raise SpacesError(400, f"unknown parameter(s) {', '.join(unknown)}; allowed: since")
+        since = parse_time(args["since"], "since") if args.get("since") else 0.0
+        self.reply(self.manager.agent_states.timeline(space_id, pane_id, since))
 
 
 def query_args(handler: SpacesAPIHandler) -> dict[str, str]:
@@ -483,5 +496,6 @@ def route_table() -> list[tuple[str, type]]:
         (rf"{pane}/input", PaneInputHandler),
         (rf"{pane}/restart", PaneRestartHandler),
         (rf"{pane}/screen", PaneScreenHandler),
+        (rf"{pane}/states", PaneStatesHandler),
         (rf"{pane}/channel", PaneChannelHandler),
     ]

@@ -17,6 +17,7 @@ from .agent_panes import AgentPanes
 from .agents import SessionIndex
 from .host.tmux import TmuxError, TmuxServer
 from .services.agent_sessions import AgentSessions
+from .services.agent_state import AgentStates
 from .services.common import check_size
 from .services.panes import Panes
 from .services.restore import Restore
@@ -43,7 +44,10 @@ class SpaceManager:
         agents = AgentPanes(index, index.roots("claude"))
         self.workspaces = Workspaces(settings, log)
         self.panes = Panes(settings, log, emit, host, self.workspaces, web_settings)
-        self.spaces = Spaces(settings, log, emit, self.workspaces, self.panes, agents)
+        self.agent_states = AgentStates(settings, log, emit, self.workspaces, self.panes, index)
+        self.spaces = Spaces(
+            settings, log, emit, self.workspaces, self.panes, agents, self.agent_states
+        )
         self.restore = Restore(
             settings, log, emit, self.workspaces, self.panes, agents, self.spaces
         )
@@ -74,6 +78,7 @@ class SpaceManager:
                 # Not latched: ``Panes.check_host`` asks again until the server answers.
                 self.log.error("jupyter-spaces: %s", e)
         self._poller = asyncio.ensure_future(self._poll())
+        self.agent_states.start()
         self.restore.start()
         self.agent_sessions.start()
 
@@ -83,6 +88,7 @@ class SpaceManager:
         if self._poller is not None:
             self._poller.cancel()
         await self.restore.stop()
+        await self.agent_states.stop()
         await self.panes.close()
         await self.agent_sessions.stop()
 
@@ -93,7 +99,8 @@ class SpaceManager:
             try:
                 await self.panes.check_host()
                 if any(e.space and e.space.panes for e in self.workspaces.all()):
-                    await self.panes.announce_states()
+                    infos = await self.panes.announce_states()
+                    await self.agent_states.refresh(infos)
                 await self.agent_sessions.poll()
             except Exception:  # keep polling whatever one round hit
                 self.log.exception("jupyter-spaces: pane state poll failed")

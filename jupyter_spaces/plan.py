@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .agent_panes import AgentPanes
+from .agent_state.instrument import Reporter, tracked_by_hooks, with_hooks
 from .agents.launch import AgentLaunch, wrap
 from .errors import SpacesError
 from .model import Pane, Space, valid_session_id
@@ -50,11 +51,16 @@ class RunPlan:
     notice: str = ""
     then_shell: str | None = None
     session_id: str | None = None
+    agent: str | None = None
 
-    def command(self, printed: Path | None = None) -> list[str]:
-        """The argv tmux starts; ``printed`` is the private, printable copy of ``prints``."""
+    def command(self, printed: Path | None = None, report: Reporter | None = None) -> list[str]:
+        """The argv tmux starts; ``printed`` is the private, printable copy of ``prints``;
+        ``report``, the pane's state reporter, is given to an agent's hooks and wrapper."""
         if self.then_shell is not None:
-            return wrap(self.argv, self.then_shell, self.notice)
+            if report is None:
+                return wrap(self.argv, self.then_shell, self.notice)
+            argv = with_hooks(self.agent, self.argv, report.argv())
+            return wrap(argv, self.then_shell, self.notice, report.exit_words())
         if self.waits:
             return waiting_command(self.argv, self.notice)
         if self.notice or printed is not None:
@@ -78,15 +84,20 @@ class RunPlan:
             "notice": self.notice,
             "then_shell": self.then_shell,
             "session_id": self.session_id,
+            "state_hooks": self.kind == "agent" and tracked_by_hooks(self.agent),
         }
 
 
 def plans_digest(plans: Iterable[RunPlan], space_dir: Path, running: Iterable[str] = ()) -> str:
     """The SHA-256 a trust names: the plan of every pane, which of them run now (they are not
     started again), and the space's folder; paths are taken from that folder, so the CLI with
-    no server computes the same. The notice is left out: it is a line of text shown, never
-    run, and it holds a local time."""
-    shown = [{k: v for k, v in p.to_json(space_dir).items() if k != "notice"} for p in plans]
+    no server computes the same. Left out: the notice, a line of text shown, never run, that
+    holds a local time; and ``state_hooks``, which follows from the agent (the file cannot
+    change what the hooks run: the server writes them, see agent_state/instrument.py)."""
+    shown = [
+        {k: v for k, v in p.to_json(space_dir).items() if k not in ("notice", "state_hooks")}
+        for p in plans
+    ]
     doc = {
         "space": str(space_dir),
         "plans": sorted(shown, key=lambda p: p["pane_id"]),
@@ -111,6 +122,8 @@ def describe(plan: dict[str, Any]) -> list[str]:
         lines.append(f"  first shows the text of {_shown(plan['prints'])} (as plain text)")
     if plan["then_shell"]:
         lines.append(f"  then: {_shown(plan['then_shell'])} -l")
+    if plan.get("state_hooks"):
+        lines.append("  with jupyter-spaces' own hooks, which record the agent's state")
     return lines
 
 
@@ -177,6 +190,7 @@ async def make_plan(
             notice=launch.notice or (when if purpose == "restore" else ""),
             then_shell=login_shell(),
             session_id=sid,
+            agent=pane.agent,
         )
     argv = tuple(pane.launch.argv)
     if purpose != "restore":

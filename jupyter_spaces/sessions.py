@@ -312,7 +312,7 @@ def _search_args(args: dict[str, str], root: Path, spaces: dict[str, Path]) -> d
     for key in ("since", "until"):
         raw = args.get(key)
         if raw:
-            out[key] = _time(raw, key)
+            out[key] = parse_time(raw, key)
     order = args.get("order", "relevance")
     if order not in ("relevance", "recent"):
         raise SpacesError(400, f"order must be 'relevance' or 'recent', not {order!r}")
@@ -332,7 +332,7 @@ def _whole(raw: str | None, what: str, default: int, lo: int, hi: int) -> int:
     return int(raw)
 
 
-def _time(raw: str, what: str) -> float:
+def parse_time(raw: str, what: str) -> float:
     try:
         t: float | None = float(raw)
     except ValueError:

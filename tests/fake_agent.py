@@ -11,6 +11,23 @@ and how the real CLI does (agent-formats.md), one exchange per line typed at it.
 
 Each start appends ``{"agent", "argv", "cwd", "pane", "session_id"}`` to ``$FAKE_AGENT_LOG``.
 Type ``exit`` to quit.
+
+State signals, as the real CLIs give them (docs/agent-signals.md):
+
+- claude runs the hook commands of every settings source (``--settings`` JSON or file, and
+  ``$CLAUDE_CONFIG_DIR/settings.json``) with the hook's JSON on stdin: ``SessionStart`` at
+  start, ``UserPromptSubmit`` for a prompt, ``Stop`` when the reply is written,
+  ``SessionEnd`` on ``exit``.
+- codex writes ``task_started``/``task_complete`` events to its rollout and runs its ``notify``
+  program (``-c notify=[...]``) with the ``agent-turn-complete`` JSON as last argument.
+- gemini runs the hooks of ``$GEMINI_CLI_SYSTEM_SETTINGS_PATH`` (``SessionStart``,
+  ``BeforeAgent``, ``AfterAgent``, ``SessionEnd``).
+
+A prompt starting with ``ask`` asks permission first and waits for a line: claude fires
+``PreToolUse``, ``PermissionRequest`` and a ``permission_prompt`` ``Notification``; gemini a
+``ToolPermission`` ``Notification``; codex writes its function call and rings the bell (as its
+TUI does with notifications on). After the answer: ``PostToolUse``/``AfterTool``, then the
+turn ends. A prompt starting with ``slow`` works for two seconds before it answers.
 """
 
 from __future__ import annotations
@@ -18,7 +35,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import sys
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,6 +70,58 @@ def flag(name: str) -> str | None:
     return args[args.index(name) + 1] if name in args else None
 
 
+def flags(name: str) -> list[str]:
+    args = sys.argv[1:]
+    return [args[i + 1] for i, a in enumerate(args[:-1]) if a == name]
+
+
+def load_settings(text: str) -> dict[str, Any]:
+    """A settings value: JSON, or the path of a JSON file (as ``claude --settings`` takes)."""
+    if text.lstrip().startswith("{"):
+        return json.loads(text)
+    return json.loads(Path(text).read_text())
+
+
+class Hooks:
+    """The hook commands of several settings sources, run as the CLIs run them: every
+    matching command, through ``sh -c``, the event's JSON on stdin, waited for."""
+
+    def __init__(self, sources: list[dict[str, Any]]) -> None:
+        self.sources = sources
+
+    def fire(self, event: str, **fields: Any) -> None:
+        payload = json.dumps({"hook_event_name": event, **fields})
+        for settings in self.sources:
+            for group in settings.get("hooks", {}).get(event, []):
+                matcher = group.get("matcher", "")
+                target = fields.get("tool_name") or fields.get("notification_type") or ""
+                if matcher not in ("", "*") and matcher != target:
+                    continue
+                for hook in group.get("hooks", []):
+                    done = subprocess.run(
+                        ["sh", "-c", hook["command"]],
+                        input=payload.encode(),
+                        capture_output=True,
+                        timeout=30,
+                    )
+                    with open(os.environ["FAKE_AGENT_LOG"] + ".hooks", "a") as f:
+                        f.write(json.dumps({"event": event, "rc": done.returncode, "err": done.stderr.decode()[-2000:]}) + "\n")
+
+
+def claude_hooks() -> Hooks:
+    sources = []
+    user = Path(os.environ["CLAUDE_CONFIG_DIR"]) / "settings.json"
+    if user.exists():
+        sources.append(json.loads(user.read_text()))
+    sources += [load_settings(v) for v in flags("--settings")]
+    return Hooks(sources)
+
+
+def gemini_hooks() -> Hooks:
+    path = os.environ.get("GEMINI_CLI_SYSTEM_SETTINGS_PATH")
+    return Hooks([json.loads(Path(path).read_text())] if path else [])
+
+
 class Claude:
     def __init__(self) -> None:
         self.cwd = os.getcwd()
@@ -64,6 +135,34 @@ class Claude:
         if old and not self.path.exists():
             fail(f"No conversation found with session ID: {old}")
         self.n = 0
+        self.hooks = claude_hooks()
+        self.common = {"session_id": self.sid, "transcript_path": str(self.path), "cwd": self.cwd}
+        self.hooks.fire("SessionStart", source="resume" if old else "startup", **self.common)
+
+    def prompt(self, prompt: str) -> None:
+        self.hooks.fire("UserPromptSubmit", prompt=prompt, **self.common)
+
+    def ask(self) -> None:
+        tool = {"tool_name": "Bash", "tool_input": {"command": "ls"}}
+        self.hooks.fire("PreToolUse", **tool, **self.common)
+        self.hooks.fire("PermissionRequest", **tool, **self.common)
+        self.hooks.fire(
+            "Notification",
+            notification_type="permission_prompt",
+            message="Claude needs your permission to use Bash",
+            **self.common,
+        )
+        print("Do you want to proceed? (yes/no)", flush=True)
+
+    def answered(self) -> None:
+        tool = {"tool_name": "Bash", "tool_input": {"command": "ls"}}
+        self.hooks.fire("PostToolUse", **tool, **self.common)
+
+    def done(self) -> None:
+        self.hooks.fire("Stop", stop_hook_active=False, **self.common)
+
+    def end(self) -> None:
+        self.hooks.fire("SessionEnd", reason="prompt_input_exit", **self.common)
 
     def exchange(self, prompt: str, reply: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +228,36 @@ class Codex:
                 },
             )
         self.write("turn_context", {"cwd": self.cwd, "model": "fake-codex"})
+        self.notify: list[str] = []
+        for override in flags("-c"):
+            key, _, value = override.partition("=")
+            if key == "notify":
+                self.notify = json.loads(value)  # a TOML array of strings, as JSON writes it
+        self.turn = 0
+
+    def prompt(self, prompt: str) -> None:
+        self.turn += 1
+        self.write("event_msg", {"type": "task_started", "turn_id": str(self.turn)})
+
+    def ask(self) -> None:
+        self.write("response_item", {"type": "function_call", "name": "shell", "call_id": "c1"})
+        print("Allow command? (y/n)\a", flush=True)
+
+    def answered(self) -> None:
+        self.write("response_item", {"type": "function_call_output", "call_id": "c1"})
+
+    def done(self) -> None:
+        self.write("event_msg", {"type": "task_complete", "turn_id": str(self.turn)})
+        if self.notify:
+            event = {
+                "type": "agent-turn-complete",
+                "thread-id": self.sid,
+                "turn-id": str(self.turn),
+            }
+            subprocess.run([*self.notify, json.dumps(event)], timeout=30)
+
+    def end(self) -> None:
+        pass
 
     def write(self, type_: str, payload: dict[str, Any]) -> None:
         self.file.write(json.dumps({"timestamp": now(), "type": type_, "payload": payload}) + "\n")
@@ -183,6 +312,26 @@ class Gemini:
             }
             self.path.write_text(json.dumps(meta) + "\n")
         self.n = 0
+        self.hooks = gemini_hooks()
+        self.common = {"session_id": self.sid, "transcript_path": str(self.path), "cwd": self.cwd}
+        self.hooks.fire("SessionStart", source="resume" if old else "startup", **self.common)
+
+    def prompt(self, prompt: str) -> None:
+        self.hooks.fire("BeforeAgent", prompt=prompt, **self.common)
+
+    def ask(self) -> None:
+        self.hooks.fire("BeforeTool", tool_name="run_shell_command", **self.common)
+        self.hooks.fire("Notification", notification_type="ToolPermission", **self.common)
+        print("Allow execution? (y/n)", flush=True)
+
+    def answered(self) -> None:
+        self.hooks.fire("AfterTool", tool_name="run_shell_command", **self.common)
+
+    def done(self) -> None:
+        self.hooks.fire("AfterAgent", prompt_response="done", **self.common)
+
+    def end(self) -> None:
+        self.hooks.fire("SessionEnd", reason="exit", **self.common)
 
     def exchange(self, prompt: str, reply: str) -> None:
         self.n += 1
@@ -213,13 +362,24 @@ def main() -> None:
     cli = {"claude": Claude, "codex": Codex, "gemini": Gemini}[agent]()
     record(agent, cli.sid)
     print(f"fake {agent} session {cli.sid} in {os.getcwd()}", flush=True)
-    for prompt in sys.stdin:
+    lines = iter(sys.stdin)
+    for prompt in lines:
         prompt = prompt.strip()
         if prompt == "exit":
+            cli.end()
             return
+        cli.prompt(prompt)
+        if prompt.startswith("ask"):
+            cli.ask()
+            answer = next(lines, "").strip()
+            cli.answered()
+            prompt = f"{prompt} ({answer})"
+        if prompt.startswith("slow"):
+            time.sleep(2)
         reply = f"reply to {prompt}"
         cli.exchange(prompt, reply)
         print(f"{agent}> {reply}", flush=True)
+        cli.done()
 
 
 if __name__ == "__main__":

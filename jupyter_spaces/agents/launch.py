@@ -34,13 +34,17 @@ GEMINI_SESSION_ID_SINCE = (0, 41, 0)
 
 # The pane runs this with the agent's argv as "$@" and the user's shell as "$0": a notice line
 # first (if any), the agent (or a sentence if it is not installed), then an interactive shell, so
-# the pane stays usable after the agent exits. The argv is never parsed by this shell.
-_WRAPPER = r"""notice=$1; shift
+# the pane stays usable after the agent exits. The argv is never parsed by this shell. When the
+# agent ends, the state reporter (five words, or five empty ones) records "exited".
+_WRAPPER = r"""notice=$1 py=$2 rs=$3 tm=$4 so=$5 se=$6; shift 6
 [ -n "$notice" ] && printf '\033[2m[jupyter-spaces] %s\033[0m\r\n' "$notice"
 if command -v -- "$1" >/dev/null 2>&1; then
   "$@"
-  printf '\r\n\033[2m[jupyter-spaces] %s exited with status %s\033[0m\r\n' "$1" "$?"
+  status=$?
+  [ -n "$py" ] && "$py" -I -S "$rs" "$tm" "$so" "$se" exited </dev/null >/dev/null 2>&1
+  printf '\r\n\033[2m[jupyter-spaces] %s exited with status %s\033[0m\r\n' "$1" "$status"
 else
+  [ -n "$py" ] && "$py" -I -S "$rs" "$tm" "$so" "$se" exited </dev/null >/dev/null 2>&1
   printf '\033[31m[jupyter-spaces] %s is not installed: no %s on PATH.\033[0m\r\n' "$1" "$1"
 fi
 exec "$0" -l
@@ -57,9 +61,14 @@ class AgentLaunch:
     notice: str = ""
 
 
-def wrap(argv: Sequence[str], shell: str, notice: str = "") -> list[str]:
-    """The pane's real command: ``/bin/sh -c WRAPPER <shell> <notice> <argv...>``."""
-    return ["/bin/sh", "-c", _WRAPPER, shell, notice, *argv]
+def wrap(
+    argv: Sequence[str], shell: str, notice: str = "", on_exit: Sequence[str] = ()
+) -> list[str]:
+    """The pane's real command: ``/bin/sh -c WRAPPER <shell> <notice> <on_exit> <argv...>``;
+    ``on_exit`` is (python, report.py, tmux, socket, session) or empty."""
+    if len(on_exit) not in (0, 5):
+        raise ValueError("on_exit takes python, report.py, tmux, socket and session")
+    return ["/bin/sh", "-c", _WRAPPER, shell, notice, *(list(on_exit) or [""] * 5), *argv]
 
 
 def profile_flags(model: str | None, args: Sequence[str]) -> list[str]:

@@ -4,7 +4,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +17,36 @@ from .commands import parse_session_name
 # Set in the environment of each control client to the pid of the server that started it, so a
 # later server can tell a client whose starter died (its parent is no longer that pid).
 CONTROL_OWNER = "JUPYTER_SPACES_CONTROL_OWNER"
+
+PR_SET_PDEATHSIG = 1  # Linux prctl: a signal the kernel sends when the parent dies
+
+
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+
+
+def die_with(parent: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child die with ``parent``, however it dies (SIGKILL
+    too): a control client must never outlive its jupyter-server (an orphan holds the pane's
+    output, and a tmux server asked to exit waits on it). Elsewhere stdin EOF does it."""
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+
+    def hook() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # died before the signal was armed
+            os._exit(1)
+
+    return hook
 
 
 @dataclass(frozen=True)

@@ -14,53 +14,21 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import ctypes
 import fcntl
 import logging
 import os
-import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .clients import CONTROL_OWNER
+from .clients import CONTROL_OWNER, die_with
 from .commands import command_line
 from .tmux import TmuxError, TmuxServer
 
 log = logging.getLogger(__name__)
 
 F_SETPIPE_SZ = 1031  # Linux; a small pipe keeps little stale output between tmux and us.
-PR_SET_PDEATHSIG = 1  # Linux prctl: a signal the kernel sends when the parent dies
-
-
-def _prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _prctl()
-
-
-def _die_with(parent: int) -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes the child die with ``parent``, however it dies (SIGKILL
-    too): a control client must never outlive its jupyter-server (an orphan holds the pane's
-    output, and a tmux server asked to exit waits on it). Elsewhere stdin EOF does it."""
-    prctl = _PRCTL
-    if prctl is None:
-        return None
-
-    def hook() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # died before the signal was armed
-            os._exit(1)
-
-    return hook
 
 
 @dataclass
@@ -131,7 +99,7 @@ class ControlClient(asyncio.Protocol):
                 stderr=asyncio.subprocess.DEVNULL,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with(os.getpid()),
+                preexec_fn=die_with(os.getpid()),
             )
         finally:
             os.close(wfd)

@@ -86,7 +86,8 @@ class ModeTracker:
     @staticmethod
     def parse(value: str) -> set[int]:
         """Modes from their stored form ("1004,2004"); anything else is ignored."""
-        return {int(v) for v in value.split(",") if v.strip().isascii() and v.strip().isdigit()} & TRACKED_MODES
+        words = (v.strip() for v in value.split(","))
+        return {int(v) for v in words if v.isascii() and v.isdigit()} & TRACKED_MODES
 
     def serialize(self) -> str:
         return ",".join(str(m) for m in sorted(self.modes))

@@ -23,13 +23,14 @@ import stat
 import struct
 import subprocess
 import termios
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 # Re-exported: callers name them as parts of the tmux host.
 from .clients import CONTROL_OWNER as CONTROL_OWNER
 from .clients import ClientInfo as ClientInfo
+from .clients import die_with
 from .clients import is_stale as is_stale
 from .clients import socket_server_pid as socket_server_pid
 from .commands import SESSION_PREFIX as SESSION_PREFIX
@@ -43,6 +44,12 @@ from .commands import spawn_command as spawn_command
 # A pane user option: the DEC private modes its program set that tmux has no format for
 # (see screen.py). tmux keeps it, so it outlives a jupyter-server restart.
 MODES_OPTION = "@jsp-modes"
+# A pane user option: the agent's state (see agent_state/model.py), written by the agent's
+# hooks and by the server; tmux keeps it across a jupyter-server restart.
+AGENT_STATE_OPTION = "@jsp-agent-state"
+# A pane user option: when the pane last rang the bell (set by a tmux hook, see
+# services/agent_state.py).
+BELL_OPTION = "@jsp-bell"
 # Separates fields in list-panes output; tmux never puts it in a name we chose.
 _SEP = "\x1f"
 _PANE_FORMAT = _SEP.join(
@@ -58,6 +65,11 @@ _PANE_FORMAT = _SEP.join(
         "#{pane_current_path}",
         "#{pane_current_command}",
         "#{window_activity}",
+        # Any process in the pane may write this option: only the characters a state uses
+        # pass, so a value cannot add a line or a field to this listing. (A ';' or ',' here
+        # would end the format: the trail's separator is '|'.)
+        "#{=2000:#{s/[^a-z0-9_.| -]//:" + AGENT_STATE_OPTION + "}}",
+        "#{=20:#{s/[^0-9]//:" + BELL_OPTION + "}}",
     ]
 )
 
@@ -100,6 +112,8 @@ class PaneInfo:
     current_path: str
     current_command: str
     activity: float
+    agent_state: str = ""  # the raw @jsp-agent-state option, sanitised
+    bell: str = ""  # the @jsp-bell option, digits only
 
 
 def _exit_status(closed: bool, code: str, sig: str) -> tuple[int | None, str | None]:
@@ -147,7 +161,9 @@ def tmux_config(history_limit: int, default_terminal: str) -> str:
             "set -g exit-unattached off",
             "set -g visual-activity off",
             "set -g visual-bell off",
-            "set -g bell-action none",
+            # tmux runs the alert-bell hook only for a bell this option lets through; a bell
+            # reaches no terminal anyway (control clients have none).
+            "set -g bell-action current",
             "set -g monitor-activity off",
             "",
         ]
@@ -347,16 +363,21 @@ class TmuxServer:
         cwd: str,
         env: dict[str, str],
         size: tuple[int, int] | None = None,
+        options: Mapping[str, str | None] | None = None,
+        signal: str | None = None,
     ) -> PaneInfo:
         """Start ``argv`` in a new detached session. The process is a child of the tmux server,
         never of jupyter-server, so it outlives the server. ``argv``, ``cwd`` and ``env`` reach
-        the process byte for byte (see ``spawn_command``)."""
+        the process byte for byte (see ``spawn_command``). Pane ``options`` are set in the same
+        client, before the program can write its own; then ``signal`` is signalled."""
         rows, cols = size or self.default_size
         new = ["new-session", "-d", "-s", name, "-c", "/", "-x", str(cols), "-y", str(rows)]
         await self.run(
             [*new, "--", *spawn_command(argv, cwd, env)],
+            *self._option_commands(name, options or {}),
             # A fixed per-window size: clients (control clients included) never change it.
             ["resize-window", "-t", f"={name}:", "-x", str(cols), "-y", str(rows)],
+            *([["wait-for", "-S", signal]] if signal else []),
         )
         info = (await self.list_panes()).get(name)
         if info is None:
@@ -386,7 +407,7 @@ class TmuxServer:
         panes: dict[str, PaneInfo] = {}
         for line in out.splitlines():
             f = line.split(_SEP)
-            if len(f) != 11:
+            if len(f) != 13:
                 continue
             status, sig = _exit_status(f[3] == "1", f[4], f[5])
             panes[f[0]] = PaneInfo(
@@ -403,6 +424,8 @@ class TmuxServer:
                 current_path=f[8],
                 current_command=f[9],
                 activity=float(f[10] or 0),
+                agent_state=f[11],
+                bell=f[12],
             )
         return panes
 
@@ -424,13 +447,70 @@ class TmuxServer:
         out = await self.run(["capture-pane", "-p", "-J", "-t", f"={name}:", "-S", start])
         return out
 
-    async def respawn(self, name: str, argv: Sequence[str], cwd: str, env: dict[str, str]) -> None:
+    async def respawn(
+        self,
+        name: str,
+        argv: Sequence[str],
+        cwd: str,
+        env: dict[str, str],
+        options: Mapping[str, str | None] | None = None,
+        signal: str | None = None,
+    ) -> None:
         cmd = spawn_command(argv, cwd, env)
         await self.run(
+            # The options first: the program may write its own at once (an agent's hooks).
+            *self._option_commands(name, options or {}),
             ["respawn-pane", "-k", "-t", f"={name}:", "-c", "/", "--", *cmd],
             # The modes the old program set are gone with it (see screen.py).
             ["set-option", "-p", "-u", "-t", f"={name}:", MODES_OPTION],
+            *([["wait-for", "-S", signal]] if signal else []),
         )
+
+    @staticmethod
+    def _option_commands(name: str, options: Mapping[str, str | None]) -> list[list[str]]:
+        """Commands that set (or, for None, unset) pane user options of session ``name``."""
+        target = f"={name}:"
+        return [
+            ["set-option", "-p", "-t", target, k, v]
+            if v is not None
+            else ["set-option", "-p", "-u", "-t", target, k]
+            for k, v in options.items()
+        ]
+
+    async def set_pane_options(
+        self, name: str, options: Mapping[str, str | None], signal: str | None = None
+    ) -> None:
+        """Set pane user options of session ``name``, then signal the ``wait-for`` channel
+        ``signal`` (if any) in the same client."""
+        commands = self._option_commands(name, options)
+        if signal is not None:
+            commands.append(["wait-for", "-S", signal])
+        await self.run(*commands)
+
+    async def wait_for(self, channel: str) -> None:
+        """Return when ``channel`` is signalled (``tmux wait-for``); a signal given while
+        nobody waited is kept by tmux and ends the next wait at once. Raises TmuxError when
+        the server goes away. The client dies with this process (it is no control client,
+        but it must not outlive us either)."""
+        proc = await asyncio.create_subprocess_exec(
+            *self.base_argv(),
+            "wait-for",
+            channel,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=self.environment(),
+            start_new_session=True,
+            preexec_fn=die_with(os.getpid()),
+        )
+        try:
+            _, err = await proc.communicate()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        if proc.returncode != 0:
+            raise TmuxError(err.decode("utf-8", "replace").strip() or "wait-for failed")
 
     async def bracketed_paste(self, name: str, timeout: float = 10) -> bool | None:
         """Whether the program in session ``name`` has bracketed paste on (DECSET 2004); None if

@@ -14,9 +14,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ..agent_state.instrument import Reporter
 from ..errors import SpacesError
 from ..host.stream import PaneStream
 from ..host.tmux import (
@@ -35,6 +37,19 @@ from .settings import SpacesSettings
 from .workspaces import SpaceEntry, Workspaces
 
 Emit = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class StartExtras:
+    """What another service adds to a pane's start (see ``Panes.extras``): pane options set
+    with it (None unsets one), a ``tmux wait-for`` channel signalled after, the reporter an
+    agent's hooks run, and variables that point the agent at its hooks. None of it comes from
+    the workspace file."""
+
+    options: dict[str, str | None] = field(default_factory=dict)
+    signal: str | None = None
+    report: Reporter | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def pane_state(info: PaneInfo | None) -> tuple[str, int | None, int | None]:
@@ -87,6 +102,8 @@ class Panes:
         # Told (space id, pane id) when a pane's session is stopped: services that keep
         # something per pane forget it (an event, so this service needs none of them).
         self.stopped: list[Callable[[str, str], None]] = []
+        # Asked (session name, plan) as each pane starts; the agent state service sets it.
+        self.extras: Callable[[str, RunPlan], StartExtras] = lambda _name, _plan: StartExtras()
 
     # -- the host -------------------------------------------------------------------------
 
@@ -213,12 +230,18 @@ class Panes:
             printed = await asyncio.to_thread(
                 printable_copy, entry.dir, plan.pane_id, private, self.settings.capture_max_bytes
             )
-        argv = plan.command(printed)
+        extras = self.extras(name, plan)
+        argv = plan.command(printed, extras.report)
+        env = {**plan.env, **extras.env}
         try:
             if name in await self.tmux.list_panes():
-                await self.tmux.respawn(name, argv, str(plan.cwd), plan.env)
+                await self.tmux.respawn(
+                    name, argv, str(plan.cwd), env, extras.options, extras.signal
+                )
             else:
-                await self.tmux.new_pane(name, argv, str(plan.cwd), plan.env, size)
+                await self.tmux.new_pane(
+                    name, argv, str(plan.cwd), env, size, extras.options, extras.signal
+                )
         except TmuxError as e:
             raise SpacesError(500, f"tmux could not start the pane: {e}") from None
 
@@ -376,8 +399,9 @@ class Panes:
         self._deaf = {ids for ids, info in out.items() if info.closed}
         return out
 
-    async def announce_states(self) -> None:
-        """Announce each pane whose state changed since the last look, and note activity."""
+    async def announce_states(self) -> dict[tuple[str, str], PaneInfo]:
+        """Announce each pane whose state changed since the last look, and note activity;
+        returns what tmux said (for the agent states, read from the same look)."""
         infos = await self.states()
         # tmux notes each window's last output: a pane whose program works is server activity.
         latest = max((i.activity for i in infos.values() if not i.dead), default=0)
@@ -403,3 +427,4 @@ class Panes:
                             "exit_code": code,
                         }
                     )
+        return infos

@@ -21,6 +21,7 @@ from ..model import PANE_KINDS, Pane, Space, env_name, runnable_text
 from ..paths import existing_dir, relative_to_root
 from ..plan import RunPlan, login_shell, make_plan
 from ..restore import forget_capture
+from .agent_state import AgentStates
 from .common import AGENT_FIELDS, MAX_TITLE, PLACEMENT, check_size, only, rel
 from .panes import Panes, pane_state
 from .settings import SpacesSettings
@@ -45,6 +46,7 @@ class Spaces:
         workspaces: Workspaces,
         panes: Panes,
         agents: AgentPanes,
+        agent_states: AgentStates,
     ) -> None:
         self.settings = settings
         self.root = settings.root
@@ -53,6 +55,7 @@ class Spaces:
         self.workspaces = workspaces
         self.panes = panes
         self.agents = agents
+        self.agent_states = agent_states
 
     # -- spaces ---------------------------------------------------------------------------
 
@@ -295,6 +298,7 @@ class Spaces:
             "panes": [self.pane_json(entry, p, infos) for p in space.panes.values()]
             if space
             else [],
+            "needs_input": self.agent_states.needs_input(entry.id),
         }
 
     def pane_json(
@@ -313,4 +317,5 @@ class Spaces:
             "pid": pid,
             "rows": info.rows if info else None,
             "cols": info.cols if info else None,
+            **self.agent_states.pane_fields(entry.id, pane, info),
         }
