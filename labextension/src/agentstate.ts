@@ -5,7 +5,7 @@
  * Pure: no DOM, no JupyterLab; the pane header, the sidebar and the notifications share it.
  */
 
-import type { AgentState, IPane, ISpace } from './api';
+import type { AgentState, IPane } from './api';
 import type { ITrans } from './sessionutils';
 import { englishTrans, parseTime } from './sessionutils';
 
@@ -105,13 +105,15 @@ export function agentStateTooltip(
   return source ? `${head}\n${source}` : head;
 }
 
+type PaneStates = { panes: ReadonlyArray<Pick<IPane, 'kind' | 'agent_state'>> };
+
 /** Panes of `space` whose agent needs the user now. */
-export function needsInputCount(space: Pick<ISpace, 'panes'>): number {
+export function needsInputCount(space: PaneStates): number {
   return space.panes.filter(p => agentStateOf(p) === 'needs_input').length;
 }
 
 /** Panes of all `spaces` whose agent needs the user now. */
-export function totalNeedsInput(spaces: Iterable<Pick<ISpace, 'panes'>>): number {
+export function totalNeedsInput(spaces: Iterable<PaneStates>): number {
   let n = 0;
   for (const space of spaces) {
     n += needsInputCount(space);
