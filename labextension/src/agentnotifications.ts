@@ -54,6 +54,9 @@ export class AgentNotifications implements IDisposable {
     this._model.agentStateChanged.connect(this._onChange, this);
     this._model.changed.connect(this._onModelChanged, this);
     Notification.manager.changed.connect(this._onNotification, this);
+    // A notification about a pane the user went to look at has done its job.
+    this._tracker.currentChanged.connect(this._onLookChanged, this);
+    document.addEventListener('visibilitychange', this._onLookChanged);
     // JupyterLab sets the title as the current tab changes: put the count back in front.
     this._titleObserver = new MutationObserver(() => this._applyTitle());
     this._titleObserver.observe(document.head, { childList: true, subtree: true, characterData: true });
@@ -101,6 +104,8 @@ export class AgentNotifications implements IDisposable {
     }
     this._isDisposed = true;
     this._titleObserver.disconnect();
+    document.removeEventListener('visibilitychange', this._onLookChanged);
+    window.cancelAnimationFrame(this._lookFrame);
     this._book.clear();
     this._desktop.closeAll();
     Notification.manager.changed.disconnect(this._onNotification, this);
@@ -143,6 +148,16 @@ export class AgentNotifications implements IDisposable {
     });
     this._applyTitle();
   }
+
+  /** After the layout settles (the new tab is shown), drop notifications about panes now in view. */
+  private _onLookChanged = (): void => {
+    window.cancelAnimationFrame(this._lookFrame);
+    this._lookFrame = window.requestAnimationFrame(() => {
+      if (!this._isDisposed) {
+        this._book.dismissWhere(n => this.isLooking(n.spaceId, n.paneId));
+      }
+    });
+  };
 
   /** A notification closed by the user, or by its own button: it is no longer ours to update. */
   private _onNotification(_: unknown, change: Notification.IChange): void {
@@ -234,6 +249,7 @@ export class AgentNotifications implements IDisposable {
   private _settings: INotifySettings = { ...DEFAULT_NOTIFY_SETTINGS };
   private _titleObserver: MutationObserver;
   private _prefix: string | null = null;
+  private _lookFrame = 0;
   private _isDisposed = false;
 }
 

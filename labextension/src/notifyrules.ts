@@ -210,6 +210,23 @@ export class AgentNoticeBook {
     return dismissed;
   }
 
+  /**
+   * Take away the notifications `seen` says the user now sees (they switched to the pane's space
+   * themselves). The pane's state is unchanged, so a repeat of the same change stays quiet.
+   */
+  dismissWhere(seen: (notice: IAgentNotice) => boolean): string[] {
+    const dismissed: string[] = [];
+    for (const [key, entry] of this._entries) {
+      if (entry.id !== null && entry.notice !== null && seen(entry.notice)) {
+        this._sink.dismiss(entry.id, entry.notice);
+        dismissed.push(key);
+        entry.id = null;
+        entry.notice = null;
+      }
+    }
+    return dismissed;
+  }
+
   /** The notification of a pane was closed by the user (or its button used): forget its id. */
   forget(id: string): void {
     for (const entry of this._entries.values()) {

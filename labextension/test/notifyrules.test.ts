@@ -222,3 +222,15 @@ describe('titleWithCount', () => {
     assert.deepEqual(titleWithCount('(3) draft - JupyterLab', 1, null), { title: '(1) (3) draft - JupyterLab', prefix: '(1) ' });
   });
 });
+
+describe('AgentNoticeBook.dismissWhere', () => {
+  it('takes away the notifications of panes the user now sees, and stays quiet on a repeat', () => {
+    const sink = new FakeSink();
+    const book = new AgentNoticeBook(sink);
+    book.handle(change('needs_input', 't1', 'p1'), notice('needs_input'));
+    book.handle(change('needs_input', 't1', 'p2'), notice('needs_input', { paneId: 'p2', key: noticeKey('s1', 'p2') }));
+    assert.deepEqual(book.dismissWhere(n => n.paneId === 'p1'), ['s1/p1']);
+    assert.deepEqual([...book.open.keys()], ['s1/p2']);
+    assert.equal(book.handle(change('needs_input', 't1', 'p1'), notice('needs_input')), 'duplicate');
+  });
+});
