@@ -17,6 +17,10 @@ export type PaneKind = 'shell' | 'command' | 'agent';
 /** The agent CLIs the server knows; agent panes may also be 'custom' (an argv of one's own). */
 export type AgentName = 'claude' | 'codex' | 'gemini';
 export type PaneState = 'running' | 'exited' | 'gone';
+/** What an agent pane's agent is doing (issue 13); null on shell and command panes. */
+export type AgentState = 'starting' | 'working' | 'needs_input' | 'idle' | 'exited';
+/** Where the server learned the agent state from: the CLI's hooks, its transcript, or a guess. */
+export type AgentStateSource = 'hooks' | 'transcript' | 'heuristic';
 export type SpaceStatus = 'ok' | 'broken' | 'newer' | 'missing';
 
 export interface IPane {
@@ -46,6 +50,17 @@ export interface IPane {
   autorestart?: boolean;
   /** How the pane is started again (what a cold restore or a trust really runs). */
   launch?: IPaneLaunch;
+  /** ISO time of the pane's last output (tmux window_activity); missing from older servers. */
+  last_output?: string | null;
+  /** The program in the pane's foreground, as tmux names it ("bash", "make"). */
+  foreground?: string | null;
+  /** Agent panes: what the agent is doing; null (or missing) on other panes. */
+  agent_state?: AgentState | null;
+  /** ISO time of the last agent state change. */
+  agent_state_since?: string | null;
+  agent_state_source?: AgentStateSource | null;
+  /** A short machine word for why: "permission", "question", "login", "idle_prompt", ... */
+  agent_state_reason?: string | null;
 }
 
 /** A pane's launch profile from the workspace file. */
@@ -106,6 +121,8 @@ export interface ISpace {
   created: string | null;
   layout: LayoutNode | null;
   panes: IPane[];
+  /** How many of its panes have agent_state "needs_input" (missing from older servers). */
+  needs_input?: number;
 }
 
 export interface IHost {

@@ -5,7 +5,9 @@
  *   event bus), the space views in the main area with their tracker and layout restorer (open
  *   spaces come back after a reload), the commands and their palette entries, and the
  *   terminal settings and theme;
- * - `jupyter-spaces:sidebar` adds the Spaces panel to the left sidebar.
+ * - `jupyter-spaces:sidebar` adds the Spaces panel to the left sidebar;
+ * - `jupyter-spaces:agent-notifications` tells the user when an agent pane needs them or ended a
+ *   long turn (JupyterLab notifications, optional desktop ones, the count in the tab title).
  */
 
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -17,10 +19,12 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CommandToolbarButton, editIcon, listIcon, terminalIcon, runIcon } from '@jupyterlab/ui-components';
 
+import { AgentNotifications, addDesktopNotificationsCommand } from './agentnotifications';
 import { SpacesAPI } from './api';
 import { PALETTE_COMMANDS, addCommands } from './commands';
 import { snapshotIcon, spacesIcon } from './icons';
 import { SpacesModel } from './model';
+import { readNotifySettings } from './notifyrules';
 import { SessionsModel } from './sessions';
 import { SpacesSidebar } from './sidebar';
 import { SnapshotsPanel } from './snapshots';
@@ -265,5 +269,44 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, sidebarPlugin];
+const notificationsPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-spaces:agent-notifications',
+  description: 'Notifications when an agent pane needs the user or ended a long turn; the count in the tab title.',
+  autoStart: true,
+  requires: [ISpaces],
+  optional: [ISettingRegistry, ITranslator, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    spaces: ISpaces,
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null
+  ): void => {
+    const trans = (translator ?? nullTranslator).load('jupyter_spaces');
+    const notifications = new AgentNotifications({
+      model: spaces.model,
+      tracker: spaces.tracker,
+      commands: app.commands,
+      trans
+    });
+    addDesktopNotificationsCommand(app.commands, settingRegistry, notifications, trans);
+    palette?.addItem({ command: CommandIDs.enableDesktopNotifications, category: trans.__('Spaces') });
+    if (settingRegistry !== null) {
+      // The settings are the main plugin's (schema/plugin.json), read here as well.
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(loaded => {
+          const apply = () => {
+            notifications.setSettings(readNotifySettings(loaded.composite as Record<string, unknown>));
+            app.commands.notifyCommandChanged(CommandIDs.enableDesktopNotifications);
+          };
+          apply();
+          loaded.changed.connect(apply);
+        })
+        .catch(error => console.error('jupyter-spaces: notification settings could not be loaded', error));
+    }
+  }
+};
+
+export default [plugin, sidebarPlugin, notificationsPlugin];
 export { ISpaces } from './tokens';

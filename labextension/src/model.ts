@@ -9,8 +9,9 @@ import type { IDisposable } from '@lumino/disposable';
 import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
 
+import { needsInputCount } from './agentstate';
 import type { IHost, IPane, ISpace, PaneState, SpacesAPI } from './api';
-import type { ISpacesEvent } from './events';
+import type { IAgentStateChange, ISpacesEvent } from './events';
 import { parseEvent, planFor } from './events';
 
 /** A space that changed (`space` is null when it was deleted or can no longer be read). */
@@ -66,6 +67,15 @@ export class SpacesModel implements IDisposable {
    */
   get announced(): ISignal<this, ISpacesEvent> {
     return this._announced;
+  }
+
+  /**
+   * An agent pane's state changed, as the server announced it (action `agent_state`), after the
+   * model holds the new state. Only announcements: a state first seen in a full refresh (after
+   * the event socket was down) changes the panes, not this.
+   */
+  get agentStateChanged(): ISignal<this, IAgentStateChange> {
+    return this._agentStateChanged;
   }
 
   /** Spaces sorted by name, then folder. */
@@ -194,6 +204,12 @@ export class SpacesModel implements IDisposable {
           this._scheduleFetch(event.spaceId);
         }
         break;
+      case 'agent':
+        this._patchAgentState(event.agent!);
+        // The rest of the pane (last output, foreground program) and the space's count.
+        this._scheduleFetch(event.spaceId);
+        this._agentStateChanged.emit(event.agent!);
+        break;
       default:
         this._scheduleFetch(event.spaceId);
     }
@@ -238,6 +254,31 @@ export class SpacesModel implements IDisposable {
     return true;
   }
 
+  private _patchAgentState(change: IAgentStateChange): void {
+    const space = this._spaces.get(change.spaceId);
+    const pane = space?.panes.find(p => p.id === change.paneId);
+    if (space === undefined || pane === undefined) {
+      return;
+    }
+    const panes = space.panes.map(p =>
+      p.id === change.paneId
+        ? {
+            ...p,
+            agent_state: change.state,
+            agent_state_since: change.since || p.agent_state_since,
+            agent_state_source: change.source ?? p.agent_state_source,
+            agent_state_reason: change.reason
+          }
+        : p
+    );
+    const next: ISpace = { ...space, panes, needs_input: needsInputCount({ panes }) };
+    this._spaces.set(change.spaceId, next);
+    // A read of the space asked for before this announcement would bring the old state back.
+    this._versions.set(change.spaceId, ++this._seq);
+    this._spaceChanged.emit({ id: change.spaceId, space: next });
+    this._changed.emit();
+  }
+
   private _apply(space: ISpace, seq: number): void {
     // Responses can arrive out of order (a slow list after a fast single read): keep the copy
     // from the most recent request.
@@ -280,4 +321,5 @@ export class SpacesModel implements IDisposable {
   private _changed = new Signal<this, void>(this);
   private _spaceChanged = new Signal<this, ISpaceChange>(this);
   private _announced = new Signal<this, ISpacesEvent>(this);
+  private _agentStateChanged = new Signal<this, IAgentStateChange>(this);
 }

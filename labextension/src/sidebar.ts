@@ -1,6 +1,6 @@
 /**
  * The Spaces panel in the left sidebar, in two sections: every space with its folder, its
- * panes and each pane's state, redrawn from the model as the server announces changes; and
+ * panes and each pane's state (and agent state; per space, how many panes need the user), redrawn from the model as the server announces changes; and
  * the agent sessions found on the server, searchable and resumable (sessions.ts).
  *
  * Plain DOM, redrawn whole on each change: a person has a handful of spaces with at most 16
@@ -26,6 +26,8 @@ import type { Message } from '@lumino/messaging';
 import type { AccordionPanel } from '@lumino/widgets';
 import { Widget } from '@lumino/widgets';
 
+import { createAgentBadge, needsInputBadge, renderAgentBadge } from './agentbadge';
+import { needsInputCount } from './agentstate';
 import type { IPane, ISpace } from './api';
 import { snapshotIcon, spacesIcon } from './icons';
 import type { SpacesModel } from './model';
@@ -210,6 +212,12 @@ export class SpacesSection extends Widget {
     text.append(name, path);
     row.appendChild(text);
 
+    const waiting = needsInputBadge(needsInputCount(space), trans);
+    li.dataset.needsInput = String(needsInputCount(space));
+    if (waiting !== null) {
+      row.appendChild(waiting);
+    }
+
     if (space.status !== 'ok' || space.read_only) {
       const status = document.createElement('span');
       status.className = 'jp-Spaces-spaceStatus';
@@ -287,7 +295,13 @@ export class SpacesSection extends Widget {
         : pane.state === 'gone'
           ? trans.__('gone')
           : trans.__('running');
-    li.append(title, kind, state);
+    const agentState = createAgentBadge();
+    if (renderAgentBadge(agentState, pane, trans) !== null) {
+      li.dataset.agentState = pane.agent_state ?? '';
+      // While it runs, the agent's state says more than "running".
+      state.hidden = pane.state === 'running';
+    }
+    li.append(title, kind, state, agentState);
     return li;
   }
 

@@ -1,6 +1,6 @@
 /**
- * One pane on screen: a slim header (title, kind, run state, connection state, actions) above
- * an xterm.js terminal wired to the pane's live channel.
+ * One pane on screen: a slim header (title, kind, run state, agent state or foreground program,
+ * connection state, actions) above an xterm.js terminal wired to the pane's live channel.
  *
  * The header's buttons run the same JupyterLab commands as the palette and the keyboard
  * shortcuts (with this pane's ids as arguments), so every action has one implementation.
@@ -18,6 +18,7 @@ import { Widget } from '@lumino/widgets';
 import type { ITerminalOptions, Terminal } from '@xterm/xterm';
 import type { FitAddon } from '@xterm/addon-fit';
 
+import { createActivity, createAgentBadge, renderActivity, renderAgentBadge } from './agentbadge';
 import type { IPane, SpacesAPI } from './api';
 import type { ConnectionState } from './channel';
 import { PaneChannel } from './channel';
@@ -42,6 +43,12 @@ export interface IPaneWidgetOptions {
 
 /** How long a notice (refused input, a server error) stays in the header. */
 const NOTICE_MS = 8000;
+
+/** How often the ages in the header (last output, time in an agent state) are brought up to date. */
+const AGE_TICK_MS = 10000;
+
+/** Output this soon after (re)connecting or resizing is a redraw, not the program printing. */
+const REDRAW_MS = 1500;
 
 export class PaneWidget extends Widget {
   constructor(options: IPaneWidgetOptions) {
@@ -68,12 +75,13 @@ export class PaneWidget extends Widget {
     this._channel = new PaneChannel({
       url: () => this._api.channelUrl(this.spaceId, this.paneId, this._historyLines())
     });
-    this._channel.stateChanged.connect(this._renderHeader, this);
+    this._channel.stateChanged.connect(this._onConnectionChanged, this);
     this._channel.bufferChanged.connect(this._onBufferChanged, this);
     this._channel.serverError.connect((_, message) => this._notice(message, 'error'), this);
 
     this.node.addEventListener('focusin', this);
     this._renderHeader();
+    this._ageTimer = window.setInterval(() => this._renderAges(), AGE_TICK_MS);
     // Open the socket now, while xterm.js loads: the redraw waits in the channel. A pane
     // whose session is gone has nothing to attach to until it is restarted (see setPane).
     if (this._pane.state !== 'gone') {
@@ -201,6 +209,7 @@ export class PaneWidget extends Widget {
     }
     this._resizeObserver?.disconnect();
     window.clearTimeout(this._noticeTimer);
+    window.clearInterval(this._ageTimer);
     if (this._fitFrame !== 0) {
       cancelAnimationFrame(this._fitFrame);
     }
@@ -266,7 +275,12 @@ export class PaneWidget extends Widget {
     });
     term.attachCustomKeyEventHandler(event => this._keyFilter(event));
     this.applyTheme();
-    this._channel.setSink((text, done) => term.write(text, done));
+    this._channel.setSink((text, done) => {
+      if (Date.now() - this._redrawAt > REDRAW_MS) {
+        this._lastOutput = Date.now();
+      }
+      term.write(text, done);
+    });
     this._resizeObserver = new ResizeObserver(() => this._scheduleFit());
     this._resizeObserver.observe(this._body);
     this._scheduleFit();
@@ -381,6 +395,11 @@ export class PaneWidget extends Widget {
       console.debug('jupyter-spaces: fit failed', error);
       return;
     }
+    if (term.rows !== this._rows || term.cols !== this._cols) {
+      this._rows = term.rows;
+      this._cols = term.cols;
+      this._redrawAt = Date.now();
+    }
     this._channel.resize(term.rows, term.cols);
   }
 
@@ -397,6 +416,9 @@ export class PaneWidget extends Widget {
 
     this._state = document.createElement('span');
     this._state.className = 'jp-Spaces-state';
+
+    this._agentState = createAgentBadge();
+    this._activity = createActivity();
 
     this._connection = document.createElement('button');
     this._connection.className = 'jp-Spaces-connection';
@@ -447,7 +469,17 @@ export class PaneWidget extends Widget {
     this._maximizeButton = button('maximize', CommandIDs.toggleMaximize, maximizeIcon);
     button('close', CommandIDs.closePane, closeIcon);
 
-    header.append(this._title, this._kind, this._state, this._connection, this._noticeNode, spacer, this._actions);
+    header.append(
+      this._title,
+      this._kind,
+      this._state,
+      this._agentState,
+      this._activity,
+      this._connection,
+      this._noticeNode,
+      spacer,
+      this._actions
+    );
     this.node.appendChild(header);
   }
 
@@ -496,6 +528,15 @@ export class PaneWidget extends Widget {
     }
     this._state.textContent = state;
     this._state.dataset.state = pane.state;
+    const agentState = renderAgentBadge(this._agentState, pane, trans);
+    if (agentState !== null) {
+      this.node.dataset.agentState = agentState;
+    } else {
+      delete this.node.dataset.agentState;
+    }
+    // "running" beside "working" says nothing: an agent's badge stands for it.
+    this._state.hidden = agentState !== null && pane.state === 'running';
+    renderActivity(this._activity, pane, trans, Date.now(), this._lastOutput);
     this._state.title =
       pane.state === 'running' && pane.pid !== null
         ? trans.__('pid %1', pane.pid)
@@ -558,6 +599,22 @@ export class PaneWidget extends Widget {
     icon.element({ container: this._maximizeButton, tag: null });
   }
 
+  private _onConnectionChanged(): void {
+    if (this._channel.state === 'open') {
+      this._redrawAt = Date.now();
+    }
+    this._renderHeader();
+  }
+
+  /** Only what ages with time: cheap enough for every pane every few seconds. */
+  private _renderAges(): void {
+    if (!this.isVisible) {
+      return;
+    }
+    renderAgentBadge(this._agentState, this._pane, this._trans);
+    renderActivity(this._activity, this._pane, this._trans, Date.now(), this._lastOutput);
+  }
+
   private _notice(text: string, kind: 'info' | 'warning' | 'error', ms = NOTICE_MS): void {
     window.clearTimeout(this._noticeTimer);
     this._noticeKind = text ? kind : null;
@@ -589,6 +646,15 @@ export class PaneWidget extends Widget {
   private _title!: HTMLSpanElement;
   private _kind!: HTMLSpanElement;
   private _state!: HTMLSpanElement;
+  private _agentState!: HTMLSpanElement;
+  private _activity!: HTMLSpanElement;
+  private _ageTimer = 0;
+  private _rows = 0;
+  private _cols = 0;
+  /** When the channel last opened or the terminal was resized (a redraw follows at once). */
+  private _redrawAt = 0;
+  /** When this browser last saw the program print (ms), or null. */
+  private _lastOutput: number | null = null;
   private _connection!: HTMLButtonElement;
   private _noticeNode!: HTMLSpanElement;
   private _noticeKind: string | null = null;

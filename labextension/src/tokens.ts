@@ -46,6 +46,7 @@ export namespace CommandIDs {
   export const deleteSnapshot = 'jupyter-spaces:delete-snapshot';
   export const pruneSnapshots = 'jupyter-spaces:prune-snapshots';
   export const toggleAutorestart = 'jupyter-spaces:toggle-autorestart';
+  export const enableDesktopNotifications = 'jupyter-spaces:enable-desktop-notifications';
 }
 
 /** Terminal settings (schema/plugin.json). */

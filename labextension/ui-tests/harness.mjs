@@ -174,6 +174,27 @@ export class LabServer {
     }
   }
 
+  /** The private tmux server's socket (SpacesApp.socket_dir/tmux.sock). */
+  get tmuxSocket() {
+    return path.join(this.socketDir, 'tmux.sock');
+  }
+
+  /**
+   * Report an agent state for a pane the way the pane's own process does (what the hooks the
+   * server gives Claude Code run): the pane option `@jsp-agent-state` set to
+   * "<state> <epoch seconds> <source> <reason or ->" on the pane's tmux session, then the
+   * server woken with `wait-for -S jsp-agent-state`. The session is named as
+   * jupyter_spaces/host/commands.py session_name(space_id, pane_id) names it.
+   */
+  setAgentState(spaceId, paneId, state, { reason = null, source = 'hooks', time = Date.now() / 1000 } = {}) {
+    const value = `${state} ${time.toFixed(3)} ${source} ${reason ?? '-'}`;
+    execFileSync(
+      'tmux',
+      ['-S', this.tmuxSocket, 'set', '-p', '-t', `=jsp_${spaceId}_${paneId}:`, '@jsp-agent-state', value, ';', 'wait-for', '-S', 'jsp-agent-state'],
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10000 }
+    );
+  }
+
   api(method, route, body) {
     return fetch(this.url + route, {
       method,
