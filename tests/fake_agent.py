@@ -105,7 +105,16 @@ class Hooks:
                         timeout=30,
                     )
                     with open(os.environ["FAKE_AGENT_LOG"] + ".hooks", "a") as f:
-                        f.write(json.dumps({"event": event, "rc": done.returncode, "err": done.stderr.decode()[-2000:]}) + "\n")
+                        f.write(
+                            json.dumps(
+                                {
+                                    "event": event,
+                                    "rc": done.returncode,
+                                    "err": done.stderr.decode()[-2000:],
+                                }
+                            )
+                            + "\n"
+                        )
 
 
 def claude_hooks() -> Hooks:
