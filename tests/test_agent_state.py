@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -142,3 +144,175 @@ async def _says(api, sid: str, pid: str, text: str) -> bool:  # type: ignore[no-
 def _in_order(got: list[str], wanted: list[str]) -> bool:
     it = iter(got)
     return all(any(g == w for g in it) for w in wanted)
+
+
+async def test_four_agents_in_one_folder_each_keep_their_own_states(
+    agent_env: AgentEnv,  # noqa: F811
+    api,
+    jp_root_dir,
+    states: States,
+):
+    """Two claude and two gemini panes in one folder, driven at once through different
+    sequences: every state lands on the pane whose agent gave it."""
+    await states.start()
+    space = await make_space(api, jp_root_dir)
+    sid = space["id"]
+    panes = [(await agent_pane(api, sid, agent=a))["id"] for a in ("claude", "gemini") * 2]
+    for pid in panes:
+        await states.reach(pid, "idle")
+    # 0 asks and waits; 1 works slowly; 2 asks and waits; 3 exits.
+    await asyncio.gather(
+        type_line(api, sid, panes[0], "ask first"),
+        type_line(api, sid, panes[1], "slow second"),
+        type_line(api, sid, panes[2], "ask third"),
+        type_line(api, sid, panes[3], "exit"),
+    )
+    await asyncio.gather(
+        states.reach(panes[0], "needs_input"),
+        states.reach(panes[2], "needs_input"),
+        states.reach(panes[3], "exited"),
+    )
+    await states.reach(panes[1], "idle")
+    assert "needs_input" not in [s for s, _ in states.of(panes[1])]
+    assert "needs_input" not in [s for s, _ in states.of(panes[3])]
+    _, listed = await api("GET", sid)
+    assert listed["needs_input"] == 2
+    by_id = {p["id"]: p["agent_state"] for p in listed["panes"]}
+    assert by_id == {
+        panes[0]: "needs_input",
+        panes[1]: "idle",
+        panes[2]: "needs_input",
+        panes[3]: "exited",
+    }
+    await type_line(api, sid, panes[2], "no")
+    await states.reach(panes[2], "idle")
+    assert (await pane_json(api, sid, panes[0]))["agent_state"] == "needs_input"
+
+
+async def test_the_users_own_claude_hooks_still_run(
+    agent_env: AgentEnv,  # noqa: F811
+    api,
+    jp_root_dir,
+    states: States,
+    tmp_path,
+):
+    """Claude Code merges the hooks of every settings source: ours come with --settings,
+    the user's own in their settings.json keep running beside them."""
+    await states.start()
+    mark = tmp_path / "user-hook-ran"
+    user_hook = {"type": "command", "command": f"cat >> {mark}"}
+    (agent_env.claude / "settings.json").write_text(
+        json.dumps({"hooks": {"Stop": [{"hooks": [user_hook]}]}})
+    )
+    space = await make_space(api, jp_root_dir)
+    pane = await agent_pane(api, space["id"], agent="claude")
+    await states.reach(pane["id"], "idle")
+    await type_line(api, space["id"], pane["id"], "hello")
+    turn = ["starting", "idle", "working", "idle"]
+    await wait_for(lambda: asyncio.sleep(0, [s for s, _ in states.of(pane["id"])] == turn))
+    await wait_for(lambda: asyncio.sleep(0, mark.exists() and "Stop" in mark.read_text()))
+
+
+async def test_a_custom_agent_is_followed_by_its_output(
+    agent_env: AgentEnv,  # noqa: F811
+    api,
+    jp_root_dir,
+    states: States,
+):
+    await states.start()
+    space = await make_space(api, jp_root_dir)
+    argv = [
+        "sh",
+        "-c",
+        "read x; i=0; while [ $i -lt 20 ]; do echo busy; sleep 0.2; i=$((i+1)); done",
+    ]
+    code, pane = await api(
+        "POST", space["id"], "panes", body={"kind": "agent", "agent": "custom", "argv": argv}
+    )
+    assert code == 201, pane
+    await asyncio.sleep(1.5)  # output needs a new second: tmux keeps its time in seconds
+    await type_line(api, space["id"], pane["id"], "go")
+    working = await states.reach(pane["id"], "working")
+    assert working["source"] == "heuristic"
+    # It ends by itself; the wrapper reports the exit and the login shell takes over.
+    exited = await states.reach(pane["id"], "exited")
+    assert exited["source"] == "hooks"
+
+
+async def test_forged_states_change_nothing_and_are_logged(
+    agent_env: AgentEnv,  # noqa: F811
+    api,
+    jp_root_dir,
+    jp_serverapp,
+    states: States,
+):
+    """Any process in a pane can write its pane's option: what is not a state this server
+    would write is ignored (once logged), and a state for a pane no space has goes nowhere."""
+    await states.start()
+    space = await make_space(api, jp_root_dir)
+    sid = space["id"]
+    pane = await agent_pane(api, sid, agent="claude")
+    pid = pane["id"]
+    await states.reach(pid, "idle")
+    manager = jp_serverapp.web_app.settings["spaces_manager"]
+    tmux = manager.panes.tmux
+    logged: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: logged.append(record.getMessage())  # type: ignore[method-assign]
+    manager.agent_states.log.addHandler(handler)
+    name = f"jsp_{sid}_{pid}"
+    now = f"{time.time():.3f}"
+    forged = [
+        "bogus 1 hooks -",
+        f"needs_input {now} hooks permission extra",
+        f"needs_input {now} friends -",
+        "needs_input nan hooks -",
+        f"needs_input {now} hooks Permission",
+        "|".join([f"working {now} hooks -"] * 40),
+        f"needs_input {now} hooks -\njsp_{sid}_{pid} needs_input {now} hooks -",
+        f"needs_input {now} hooks -;idle {now} hooks -",
+    ]
+    for value in forged:
+        await tmux.set_pane_options(name, {"@jsp-agent-state": value}, "jsp-agent-state")
+        await asyncio.sleep(0.4)
+        got = await pane_json(api, sid, pid)
+        assert got["agent_state"] == "idle", (value, got)
+    assert [s for s, _ in states.of(pid)] == ["starting", "idle"]
+    manager.agent_states.log.removeHandler(handler)
+    assert sum("ignored agent state" in line for line in logged) == len(forged), logged
+    # A session that is no pane of any space: nothing is announced, nothing recorded.
+    await tmux.run(["new-session", "-d", "-s", "jsp_zzzz_yyyy", "sleep", "30"])
+    try:
+        await tmux.set_pane_options(
+            "jsp_zzzz_yyyy", {"@jsp-agent-state": f"needs_input {now} hooks -"}, "jsp-agent-state"
+        )
+        await asyncio.sleep(0.6)
+        assert "yyyy" not in states.events
+        code, body = await api("GET", sid, "panes", "yyyy", "states")
+        assert code == 404, body
+    finally:
+        await tmux.kill("jsp_zzzz_yyyy")
+
+
+async def test_states_history_refuses_bad_queries(
+    agent_env: AgentEnv,  # noqa: F811
+    api,
+    jp_root_dir,
+):
+    space = await make_space(api, jp_root_dir)
+    pane = await agent_pane(api, space["id"], agent="claude")
+    for params, status, message in [
+        ({"since": "yesterday"}, 400, "since must be an ISO-8601 time"),
+        ({"since": "nan"}, 400, "since must be an ISO-8601 time"),
+        ({"until": "1"}, 400, "unknown parameter(s) until"),
+    ]:
+        code, body = await api("GET", space["id"], "panes", pane["id"], "states", **params)
+        assert (code, message in body["message"]) == (status, True), (params, body)
+    code, body = await api("GET", space["id"], "panes", "nope", "states")
+    assert code == 404
+    code, body = await api("GET", "nosuch00", "panes", pane["id"], "states")
+    assert code == 404
+    code, body = await api(
+        "GET", space["id"], "panes", pane["id"], "states", since="2999-01-01T00:00:00Z"
+    )
+    assert code == 200 and [s["state"] for s in body["states"]] in (["starting"], ["idle"], [])

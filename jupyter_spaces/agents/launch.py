@@ -35,8 +35,11 @@ GEMINI_SESSION_ID_SINCE = (0, 41, 0)
 # The pane runs this with the agent's argv as "$@" and the user's shell as "$0": a notice line
 # first (if any), the agent (or a sentence if it is not installed), then an interactive shell, so
 # the pane stays usable after the agent exits. The argv is never parsed by this shell. When the
-# agent ends, the state reporter (five words, or five empty ones) records "exited".
+# agent ends, the state reporter (five words, or five empty ones) records "exited". A Ctrl-C
+# meant for the agent must not end this shell too: it catches SIGINT (a handler, not an ignore,
+# so the agent gets the default action back when it is executed).
 _WRAPPER = r"""notice=$1 py=$2 rs=$3 tm=$4 so=$5 se=$6; shift 6
+trap : INT
 [ -n "$notice" ] && printf '\033[2m[jupyter-spaces] %s\033[0m\r\n' "$notice"
 if command -v -- "$1" >/dev/null 2>&1; then
   "$@"

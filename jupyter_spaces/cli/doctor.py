@@ -6,12 +6,15 @@ import asyncio
 import os
 import stat
 import subprocess
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from jupyter_core.paths import jupyter_config_path
 
+from ..agent_state.model import parse_trail
 from ..app import SpacesApp
-from ..host.tmux import INSTALL_HINT, TmuxError, TmuxServer, is_stale
+from ..host.tmux import INSTALL_HINT, PaneInfo, TmuxError, TmuxServer, is_stale, session_name
 from ..registry import Registry
 from ..store import WorkspaceStore
 from .base import _Command
@@ -37,10 +40,18 @@ class ListApp(_Command):
     def start(self) -> None:
         app = self.settings()
         store = WorkspaceStore()
+        live = live_panes(app)
         rows = []
         for space_id, entry in Registry(Path(app.registry_path)).entries().items():
             result = store.load(Path(entry["dir"]))
             space = result.space
+            panes = []
+            for p in space.panes.values() if space else []:
+                row: dict[str, Any] = {"id": p.id, "kind": p.kind, "title": p.title, "cwd": p.cwd}
+                if p.kind == "agent":
+                    row["agent"] = p.agent
+                    row["agent_state"] = agent_state(live.get(session_name(space_id, p.id)))
+                panes.append(row)
             rows.append(
                 {
                     "id": space_id,
@@ -48,22 +59,52 @@ class ListApp(_Command):
                     "dir": entry["dir"],
                     "status": result.status,
                     "message": result.message or None,
-                    "panes": [
-                        {"id": p.id, "kind": p.kind, "title": p.title, "cwd": p.cwd}
-                        for p in (space.panes.values() if space else [])
-                    ],
+                    "panes": panes,
+                    "needs_input": sum(1 for r in panes if r.get("agent_state") == "needs_input"),
                 }
             )
         if not rows:
             self.emit(rows, "No spaces yet. Create one from JupyterLab or POST /api/spaces.")
             return
-        text = [f"{'ID':<12} {'NAME':<20} {'STATUS':<8} {'PANES':>5}  FOLDER"]
+        text = [f"{'ID':<12} {'NAME':<20} {'STATUS':<8} {'PANES':>5}  {'AGENTS':<24} FOLDER"]
         for r in rows:
             text.append(
                 f"{r['id']:<12} {r['name'][:20]:<20} {r['status']:<8} {len(r['panes']):>5}  "
-                f"{r['dir']}" + (f"\n{'':<12} {r['message']}" if r["message"] else "")
+                f"{agents_summary(r['panes']):<24} {r['dir']}"
+                + (f"\n{'':<12} {r['message']}" if r["message"] else "")
             )
         self.emit(rows, "\n".join(text))
+
+
+def live_panes(app: SpacesApp) -> dict[str, PaneInfo]:
+    """What the private tmux server says of each pane now; empty when it is not running."""
+    tmux = TmuxServer(Path(app.socket_dir), app.tmux_command, timeout=5)
+    if not tmux.available:
+        return {}
+    try:
+        return asyncio.run(tmux.list_panes())
+    except TmuxError:
+        return {}
+
+
+def agent_state(info: PaneInfo | None) -> str:
+    """An agent pane's state as its tmux option records it (the server's own reading may be
+    a moment newer); ``exited`` when its process is gone, ``unknown`` if nothing says."""
+    if info is None or info.dead:
+        return "exited"
+    try:
+        trail = parse_trail(info.agent_state)
+    except ValueError:
+        return "unknown"
+    return trail[-1].state if trail else "unknown"
+
+
+def agents_summary(panes: list[dict[str, Any]]) -> str:
+    """``1 needs input, 2 working``: the agent panes by state, those that need the user first."""
+    order = ["needs_input", "working", "starting", "idle", "exited", "unknown"]
+    counts = Counter(p["agent_state"] for p in panes if "agent_state" in p)
+    words = [f"{counts[s]} {s.replace('_', ' ')}" for s in order if counts[s]]
+    return ", ".join(words) or "-"
 
 
 def diagnose(app: SpacesApp) -> list[dict[str, str]]:

@@ -69,6 +69,8 @@ _PANE_FORMAT = _SEP.join(
         # pass, so a value cannot add a line or a field to this listing. (A ';' or ',' here
         # would end the format: the trail's separator is '|'.)
         "#{=2000:#{s/[^a-z0-9_.| -]//:" + AGENT_STATE_OPTION + "}}",
+        # Its length as written: a value that lost characters above was not a state.
+        "#{n:" + AGENT_STATE_OPTION + "}",
         "#{=20:#{s/[^0-9]//:" + BELL_OPTION + "}}",
     ]
 )
@@ -407,7 +409,7 @@ class TmuxServer:
         panes: dict[str, PaneInfo] = {}
         for line in out.splitlines():
             f = line.split(_SEP)
-            if len(f) != 13:
+            if len(f) != 14:
                 continue
             status, sig = _exit_status(f[3] == "1", f[4], f[5])
             panes[f[0]] = PaneInfo(
@@ -424,8 +426,9 @@ class TmuxServer:
                 current_path=f[8],
                 current_command=f[9],
                 activity=float(f[10] or 0),
-                agent_state=f[11],
-                bell=f[12],
+                # '!' is no state: parse_trail refuses a value that was more than a state.
+                agent_state=f[11] if str(len(f[11])) == f[12] else "!" + f[11],
+                bell=f[13],
             )
         return panes
 

@@ -123,9 +123,14 @@ def pane_command(pane: dict[str, Any]) -> str:
 
 
 def pane_state(pane: dict[str, Any]) -> str:
+    """``running``, ``exited (3)``; for an agent pane also what the agent does:
+    ``running, needs input``."""
     state = str(pane.get("state") or "?")
     if state == "exited" and pane.get("exit_code") is not None:
         return f"exited ({pane['exit_code']})"
+    agent = pane.get("agent_state")
+    if state == "running" and isinstance(agent, str):
+        return f"running, {agent.replace('_', ' ')}"
     return state
 
 
@@ -147,7 +152,7 @@ class SpaceList(Result):
     def __init__(self, spaces: list[dict[str, Any]]) -> None:
         self.spaces = spaces
 
-    HEADERS = ("Space", "Name", "Folder", "Panes", "Status")
+    HEADERS = ("Space", "Name", "Folder", "Panes", "Needs you", "Status")
 
     def rows(self) -> list[list[str]]:
         out = []
@@ -160,6 +165,7 @@ class SpaceList(Result):
                     clip(s.get("name"), 30),
                     clip(s.get("path") or "(root)", 40),
                     f"{running} running / {len(panes)}",
+                    str(s.get("needs_input") or "") or "-",
                     str(s.get("status", "")),
                 ]
             )

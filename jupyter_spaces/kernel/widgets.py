@@ -33,6 +33,7 @@ from .results import (
     clip,
     esc,
     pane_row,
+    pane_state,
     session_row,
     snippet_html,
 )
@@ -85,6 +86,22 @@ class PanelModel:
                 return True
         return False
 
+    def patch_agent_state(self, event: dict[str, Any]) -> bool:
+        """Apply an ``agent_state`` announcement to its pane and its space's count."""
+        space = self.spaces.get(event["space_id"]) or {}
+        for pane in space.get("panes") or []:
+            if pane.get("id") == event["pane_id"]:
+                pane["agent_state"] = event["state"]
+                pane["agent_state_since"] = event.get("since")
+                pane["agent_state_source"] = event.get("source")
+                pane["agent_state_reason"] = event.get("reason")
+                space["needs_input"] = sum(
+                    1 for p in space.get("panes") or [] if p.get("agent_state") == "needs_input"
+                )
+                self.changed()
+                return True
+        return False
+
     def plan(self, event: dict[str, Any]) -> str | None:
         """What an event from the bus asks for: ``remove`` the space, patch a pane's
         ``state``, ``fetch`` the space again, ``sessions`` (the index changed), or None."""
@@ -104,6 +121,13 @@ class PanelModel:
             and self.patch_state(
                 event["space_id"], event["pane_id"], event["state"], event.get("exit_code")
             )
+        ):
+            return "state"
+        if (
+            action == "agent_state"
+            and isinstance(event.get("pane_id"), str)
+            and isinstance(event.get("state"), str)
+            and self.patch_agent_state(event)
         ):
             return "state"
         return "fetch"
@@ -126,7 +150,7 @@ class PanelModel:
         out: list[tuple[str, tuple[str, str] | None]] = [("(choose a pane)", None)]
         for s in self.spaces.values():
             for p in s.get("panes") or []:
-                label = f"{s.get('name')} / {p.get('title') or p.get('id')} [{p.get('state')}]"
+                label = f"{s.get('name')} / {p.get('title') or p.get('id')} [{pane_state(p)}]"
                 out.append((label, (str(s["id"]), str(p["id"]))))
         return out
 
