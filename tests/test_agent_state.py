@@ -7,16 +7,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
+import subprocess
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jupyter_spaces.app import EVENTS_SCHEMA_ID
 
-from .agent_env import AgentEnv, agent_env  # noqa: F401 - fixture
+from .agent_env import AgentEnv, agent_env, environ, make_agent_env  # noqa: F401 - fixture
 from .conftest import needs_tmux, wait_for
+from .server_process import ServerProcess
 from .test_agent_panes import agent_pane
 from .test_api_panes import make_space, screen_text
 
@@ -316,3 +321,51 @@ async def test_states_history_refuses_bad_queries(
         "GET", space["id"], "panes", pane["id"], "states", since="2999-01-01T00:00:00Z"
     )
     assert code == 200 and [s["state"] for s in body["states"]] in (["starting"], ["idle"], [])
+
+
+def test_a_waiting_agent_still_waits_after_the_server_is_killed(tmp_path: Path) -> None:
+    """SIGKILL of jupyter-server while a claude pane asks for permission: the next server
+    reports needs_input for it (the state lives in tmux), and the history keeps one interval."""
+    agents = make_agent_env(tmp_path)
+    sock = Path(tempfile.mkdtemp(prefix="jsp-", dir="/tmp"))
+    root = tmp_path / "root"
+    (root / "proj").mkdir(parents=True)
+    srv = ServerProcess(root, sock, tmp_path / "data", env=environ(agents), poll_interval=0.3)
+    try:
+        srv.start()
+        code, space = srv.request("POST", "/api/spaces", {"path": "proj"})
+        assert code == 201, space
+        sid = space["id"]
+        code, pane = srv.request(
+            "POST", f"/api/spaces/{sid}/panes", {"kind": "agent", "agent": "claude"}
+        )
+        assert code == 201, pane
+        url = f"/api/spaces/{sid}/panes/{pane['id']}"
+
+        def state() -> str:
+            return str(srv.request("GET", url)[1]["agent_state"])
+
+        _until(lambda: state() == "idle")
+        srv.request("POST", f"{url}/input", {"text": "ask to deploy\r"})
+        _until(lambda: state() == "needs_input")
+        before = srv.request("GET", f"{url}/states")[1]["states"]
+        srv.kill()
+        srv.start()
+        _, again = srv.request("GET", url)
+        assert (again["agent_state"], again["agent_state_reason"]) == ("needs_input", "permission")
+        _until(lambda: srv.request("GET", f"{url}/states")[1]["states"] == before)
+        srv.request("POST", f"{url}/input", {"text": "yes\r"})
+        _until(lambda: state() == "idle")
+        after = [s["state"] for s in srv.request("GET", f"{url}/states")[1]["states"]]
+        assert after[: len(before)] == [s["state"] for s in before] and after[-1] == "idle"
+    finally:
+        srv.stop()
+        subprocess.run(["tmux", "-S", str(sock / "tmux.sock"), "kill-server"], capture_output=True)
+        shutil.rmtree(sock, ignore_errors=True)
+
+
+def _until(check: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
