@@ -55,7 +55,15 @@ class SpaceManager:
             log, emit, self.workspaces, self.panes, self.restore, self.spaces, agents, index
         )
         self.agent_sessions = AgentSessions(
-            settings, log, emit, self.workspaces, self.panes, self.spaces, agents, index
+            settings,
+            log,
+            emit,
+            self.workspaces,
+            self.panes,
+            self.spaces,
+            agents,
+            index,
+            self.agent_states,
         )
         # The sessions API (search, one session, its messages) is the session service's own.
         self.sessions = self.agent_sessions.sessions

@@ -22,6 +22,7 @@ from ..errors import SpacesError
 from ..model import Pane, valid_id
 from ..paths import relative_to_root
 from ..sessions import SessionService
+from .agent_state import AgentStates
 from .common import MAX_TITLE, PLACEMENT, only, rel, short
 from .panes import Panes, pane_state
 from .settings import SpacesSettings
@@ -40,8 +41,10 @@ class AgentSessions:
         spaces: Spaces,
         agents: AgentPanes,
         index: SessionIndex,
+        agent_states: AgentStates,
     ) -> None:
         self.root = settings.root
+        self.agent_states = agent_states
         self.log = log
         self.emit = emit
         self.workspaces = workspaces
@@ -85,8 +88,10 @@ class AgentSessions:
             await self.detect_sessions()
 
     def _sessions_changed(self, count: int) -> None:
-        """Announce index changes at most twice a second, and look for pending panes' ids."""
+        """Announce index changes at most twice a second, look for pending panes' ids, and
+        have the agent states read the transcripts that changed."""
         self._news += count
+        self.agent_states.soon()
         if self.agents.pending and (self._detecting is None or self._detecting.done()):
             self._detecting = asyncio.ensure_future(self.detect_sessions())
         if self._timer is None and self._news:

@@ -87,6 +87,8 @@ class AgentStates:
         self._refused: set[tuple[str, str, str]] = set()
         self._lock = asyncio.Lock()
         self._waiter: asyncio.Task[None] | None = None
+        self._soon: asyncio.Task[None] | None = None
+        self._again = False
         panes.extras = self._extras
         panes.stopped.append(self._stopped)
 
@@ -96,9 +98,10 @@ class AgentStates:
         self._waiter = asyncio.ensure_future(self._wait())
 
     async def stop(self) -> None:
-        if self._waiter is not None:
-            self._waiter.cancel()
-            await asyncio.gather(self._waiter, return_exceptions=True)
+        for task in (self._waiter, self._soon):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         self.history.close()
 
     async def _wait(self) -> None:
@@ -123,6 +126,24 @@ class AgentStates:
             except Exception:
                 self.log.exception("jupyter-spaces: agent state refresh failed")
                 await asyncio.sleep(self.settings.poll_interval)
+
+    def soon(self) -> None:
+        """Refresh at once (a transcript changed). Calls while one runs make it run once
+        more, after: it may have read the files before this change."""
+        self._again = True
+        if self._soon is None or self._soon.done():
+            self._soon = asyncio.ensure_future(self._refresh_while_asked())
+
+    async def _refresh_while_asked(self) -> None:
+        while self._again:
+            self._again = False
+            try:
+                await self.refresh()
+            except TmuxError:
+                return  # the poll tries again
+            except Exception:
+                self.log.exception("jupyter-spaces: agent state refresh failed")
+                return
 
     # -- starting a pane ------------------------------------------------------------------
 
