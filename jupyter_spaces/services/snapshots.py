@@ -49,7 +49,7 @@ class Snapshots:
 
     async def list_snapshots(self, space_id: str) -> dict[str, Any]:
         entry = self.workspaces.entry(space_id)
-        return {"snapshots": await asyncio.to_thread(snaps.list_snapshots, entry.dir)}
+        return await asyncio.to_thread(snaps.summary, entry.dir)
 
     async def get_snapshot(self, space_id: str, snapshot_id: str) -> dict[str, Any]:
         entry = self.workspaces.entry(space_id)
