@@ -324,9 +324,15 @@ async def test_the_api_refuses_bad_ids_corrupt_snapshots_and_untrusted_restores(
     )
     assert code == 200 and restored["trusted"] is False and restored["name"] == "edited by hand"
     assert [p["state"] for p in restored["panes"]] == ["gone"]
-    # Prune never removes a named snapshot ("first"); the unnamed one outside keep=0 goes.
+    # Each restore first took the space as it was; trusting the edited file did too.
+    code, got = await api("GET", sid, "snapshots")
+    reasons = [s["reason"] for s in got["snapshots"]]
+    assert reasons.count("before_restore") == 2 and reasons.count("before_trust") == 1
+    assert reasons.count("manual") == 2
+    # Prune never removes a named snapshot ("first"); the unnamed ones outside keep=0 go.
     code, pruned = await api("DELETE", sid, "snapshots", keep="0")
-    assert code == 200 and pruned == {"deleted": [second["id"]], "kept": [snap["id"]]}
+    assert code == 200 and pruned["kept"] == [snap["id"]] and len(pruned["deleted"]) == 4
+    assert second["id"] in pruned["deleted"]
     code, _ = await api("DELETE", sid, "snapshots", snap["id"])
     assert code == 204
     code, got = await api("GET", sid, "snapshots")

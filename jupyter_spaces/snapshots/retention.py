@@ -47,7 +47,8 @@ class Policy:
             )
         values = self.to_json()
         for key, value in changes.items():
-            values[key] = check_count(key, value)
+            if value is not None:  # null: this policy's own value
+                values[key] = check_count(key, value)
         if values["last"] < 1:
             raise SpacesError(400, "last must be at least 1: the newest snapshot is always kept")
         return Policy(**values)
