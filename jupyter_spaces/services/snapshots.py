@@ -26,6 +26,7 @@ from typing import Any
 from .. import snapshots as snaps
 from ..agent_panes import AgentPanes
 from ..agents import SessionIndex
+from ..agents.launch import wrapper_running
 from ..errors import SpacesError, disk_error
 from ..host.tmux import PaneInfo
 from ..model import Space
@@ -37,9 +38,6 @@ from .restore import Restore
 from .settings import SpacesSettings
 from .spaces import Spaces
 from .workspaces import SpaceEntry, Workspaces
-
-# What an agent pane runs once its agent has exited (the agent runs inside a shell).
-SHELLS = frozenset({"sh", "bash", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "login"})
 
 
 def _bool_arg(args: dict[str, str], key: str, default: bool) -> bool:
@@ -471,9 +469,7 @@ class Snapshots:
                     continue
                 info = infos.get((entry.id, pane_id))
                 running = (
-                    info is not None
-                    and not info.closed
-                    and info.current_command.lstrip("-") not in SHELLS
+                    info is not None and not info.closed and wrapper_running(info.pid) is True
                 )
                 was = self._agent_running.get((entry.id, pane_id))
                 self._agent_running[(entry.id, pane_id)] = running
@@ -494,7 +490,8 @@ class Snapshots:
             due = t - last >= interval and self._level(entry, infos) > mark
             if due and await self._event(entry.id, "scheduled") is None:
                 self._last[entry.id] = (t, mark)  # failed: try again a period later
-        return min(60.0, max(0.25, shortest / 4))
+        # Agents are looked at as often as pane states are polled; schedules four times a period.
+        return max(0.25, min(self.settings.poll_interval, shortest / 4))
 
     async def restore_snapshot(
         self, space_id: str, snapshot_id: str, body: dict[str, Any]
