@@ -7,12 +7,13 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Float, Int, List, Unicode, default, observe
+from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default, observe, validate
 
 from .handlers import route_table
 from .host.tmux import TmuxServer, default_socket_dir
 from .manager import SpaceManager
 from .services.settings import LIVE_FIELDS, SpacesSettings
+from .snapshots.schedule import parse_schedule
 
 EVENTS_SCHEMA = Path(__file__).parent / "schema" / "events.json"
 
@@ -146,6 +147,57 @@ class SpacesApp(ExtensionApp):
     capture_max_bytes = Int(
         1 << 20, config=True, help="Most bytes of screen text saved per pane (the newest kept)."
     )
+
+    snapshot_schedule = Unicode(
+        "hourly",
+        config=True,
+        help="How often each space is snapshotted by itself, when it had activity (pane output "
+        "or input, a change of its workspace file) since its last snapshot: off, hourly, daily, "
+        "or a whole number with a unit (90s, 30m, 2h, 1d). A space may set its own "
+        "(PATCH /api/spaces/{space}/snapshots/settings).",
+    )
+    snapshot_keep_last = Int(
+        10, config=True, help="Retention: the newest N snapshots of a space are kept (at least 1)."
+    )
+    snapshot_keep_hourly = Int(
+        24,
+        config=True,
+        help="Retention: for each hour of the last N hours, the newest snapshot of it is kept.",
+    )
+    snapshot_keep_daily = Int(
+        7,
+        config=True,
+        help="Retention: for each day (UTC) of the last N days, the newest snapshot is kept.",
+    )
+    snapshot_keep_weekly = Int(
+        4,
+        config=True,
+        help="Retention: for each ISO week of the last N weeks, the newest snapshot is kept.",
+    )
+    snapshot_auto_prune = Bool(
+        True,
+        config=True,
+        help="Apply the retention policy after each new snapshot. Named and pinned snapshots "
+        "are never removed.",
+    )
+
+    @validate("snapshot_schedule")
+    def _check_schedule(self, proposal: dict[str, Any]) -> str:
+        try:
+            parse_schedule(proposal["value"])
+        except ValueError as e:
+            raise TraitError(f"snapshot_schedule: {e}") from None
+        return str(proposal["value"])
+
+    @validate(
+        "snapshot_keep_last", "snapshot_keep_hourly", "snapshot_keep_daily", "snapshot_keep_weekly"
+    )
+    def _check_keep(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        low = 1 if proposal["trait"].name == "snapshot_keep_last" else 0
+        if not low <= value <= 100000:
+            raise TraitError(f"{proposal['trait'].name} must be from {low} to 100000")
+        return value
 
     @default("trust_dir")
     def _default_trust_dir(self) -> str:

@@ -123,7 +123,11 @@ class SpaceHandler(SpacesAPIHandler):
         remove = self.get_query_argument("remove_files", "false")
         if remove not in ("true", "false"):
             raise SpacesError(400, "remove_files must be true or false")
-        await self.manager.spaces.delete_space(space_id, remove == "true")
+        snapshot = self.get_query_argument("snapshot", "true")
+        if snapshot not in ("true", "false"):
+            raise SpacesError(400, "snapshot must be true or false")
+        # A before_delete snapshot first, unless asked not to.
+        await self.manager.snapshots.delete_space(space_id, remove == "true", snapshot == "true")
         self.set_status(204)
         self.finish()
 
@@ -256,11 +260,35 @@ class SnapshotsHandler(SpacesAPIHandler):
         self.reply(await self.manager.snapshots.prune_snapshots(space_id, query_args(self)))
 
 
+class SnapshotPruneHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, space_id: str) -> None:
+        self.reply(await self.manager.snapshots.apply_retention(space_id, self.body()))
+
+
+class SnapshotSettingsHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, space_id: str) -> None:
+        self.reply(await self.manager.snapshots.get_settings(space_id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, space_id: str) -> None:
+        self.reply(await self.manager.snapshots.update_settings(space_id, self.body()))
+
+
 class SnapshotHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, space_id: str, snapshot_id: str) -> None:
         self.reply(await self.manager.snapshots.get_snapshot(space_id, snapshot_id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, space_id: str, snapshot_id: str) -> None:
+        self.reply(await self.manager.snapshots.update_snapshot(space_id, snapshot_id, self.body()))
 
     @web.authenticated
     @authorized
@@ -489,6 +517,9 @@ def route_table() -> list[tuple[str, type]]:
         (rf"{base}/{_ID}/plan", SpacePlanHandler),
         (rf"{base}/{_ID}/trust", SpaceTrustHandler),
         (rf"{base}/{_ID}/snapshots", SnapshotsHandler),
+        # Before the snapshot route: neither word is a snapshot id.
+        (rf"{base}/{_ID}/snapshots/prune", SnapshotPruneHandler),
+        (rf"{base}/{_ID}/snapshots/settings", SnapshotSettingsHandler),
         (snapshot, SnapshotHandler),
         (rf"{snapshot}/restore", SnapshotRestoreHandler),
         (rf"{base}/{_ID}/panes", PanesHandler),

@@ -52,7 +52,15 @@ class SpaceManager:
             settings, log, emit, self.workspaces, self.panes, agents, self.spaces
         )
         self.snapshots = Snapshots(
-            log, emit, self.workspaces, self.panes, self.restore, self.spaces, agents, index
+            settings,
+            log,
+            emit,
+            self.workspaces,
+            self.panes,
+            self.restore,
+            self.spaces,
+            agents,
+            index,
         )
         self.agent_sessions = AgentSessions(
             settings,
@@ -89,12 +97,14 @@ class SpaceManager:
         self.agent_states.start()
         self.restore.start()
         self.agent_sessions.start()
+        self.snapshots.start()
 
     async def stop(self) -> None:
         if self._started is not None and not self._started.done():
             self._started.cancel()
         if self._poller is not None:
             self._poller.cancel()
+        await self.snapshots.stop()
         await self.restore.stop()
         await self.agent_states.stop()
         await self.panes.close()

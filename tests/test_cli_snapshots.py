@@ -121,7 +121,42 @@ def test_snapshots_without_a_server(offline):
     assert trusted(notary, folder), "still trusted"
 
     out = run(["prune", str(folder), "--keep", "0", "--json"], home)
-    assert out.returncode == 0 and json.loads(out.stdout) == {"deleted": [snap["id"]], "kept": []}
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"deleted": [], "kept": [snap["id"]]}, "named: never pruned"
+
+
+def test_prune_by_the_retention_policy_and_pins_without_a_server(offline):
+    home, folder, _claude, _space = offline
+    ids = [json.loads(run(["snapshot", str(folder), "--json"], home).stdout)["id"] for _ in "abc"]
+    only_last = [
+        "--keep-last",
+        "1",
+        "--keep-hourly",
+        "0",
+        "--keep-daily",
+        "0",
+        "--keep-weekly",
+        "0",
+    ]
+    out = run(["pin", str(folder), ids[0]], home)
+    assert out.returncode == 0 and f"pinned snapshot {ids[0]}" in out.stdout
+    state = folder / ".jupyter-spaces"
+    before = {str(p): p.read_bytes() for p in sorted(state.rglob("*")) if p.is_file()}
+    out = run(["prune", str(folder), "--dry-run", *only_last, "--json"], home)
+    assert out.returncode == 0, out.stderr
+    dry = json.loads(out.stdout)
+    assert dry["dry_run"] is True and dry["deleted"] == [ids[1]]
+    assert dry["reasons"] == {ids[2]: ["last"], ids[0]: ["pinned"]}
+    assert {str(p): p.read_bytes() for p in sorted(state.rglob("*")) if p.is_file()} == before
+    text = run(["prune", str(folder), "--dry-run", *only_last], home).stdout
+    assert f"would delete: {ids[1]}" in text and f"keep {ids[0]}: pinned" in text
+    out = run(["prune", str(folder), *only_last, "--json"], home)
+    assert json.loads(out.stdout)["deleted"] == [ids[1]]
+    listed = run(["snapshots", str(folder)], home).stdout
+    assert "[pinned]" in listed and "on disk" in listed and ids[1] not in listed
+    assert run(["unpin", str(folder), ids[0]], home).returncode == 0
+    out = run(["prune", str(folder), *only_last, "--json"], home)
+    assert json.loads(out.stdout)["deleted"] == [ids[0]]
 
 
 def test_bad_input_is_one_line_and_changes_nothing(offline, tmp_path):
@@ -141,7 +176,11 @@ def test_bad_input_is_one_line_and_changes_nothing(offline, tmp_path):
         (["restore", str(tmp_path / "nowhere"), snap["id"]], 1, "is not a folder"),
         (["snapshot", str(tmp_path)], 1, "has no space"),
         (["snapshot", str(folder), "--name", ""], 1, "name must be"),
-        (["prune", str(folder)], 2, "--keep N, --older-than DAYS"),
+        (["prune", str(folder), "--dry-run", "--keep", "1"], 2, "--dry-run goes with"),
+        (["prune", str(folder), "--keep-last", "x"], 2, "whole number"),
+        (["prune", str(folder), "--keep-last", "0"], 1, "at least 1"),
+        (["pin", str(folder), "../x"], 1, "no snapshot"),
+        (["unpin", str(folder)], 2, "SNAPSHOT"),
         (["prune", str(folder), "--keep", "-2"], 2, "whole number"),
         (["prune", str(folder), "--older-than", "soon"], 2, "number of days"),
         (["restore", str(folder)], 2, "SNAPSHOT"),
@@ -261,9 +300,14 @@ def test_with_a_server_the_commands_go_through_its_api(machine, tmp_path):
         _, trusted = srv.request("GET", f"/api/spaces/{sid}")
         assert trusted["trusted"] is True
 
-        out = cli("prune", folder, "--older-than", "0")
-        assert out.returncode == 0 and "deleted 1 snapshot(s)" in out.stdout, out.stderr
+        # The restore and the trust each took the space as it was first.
         _, listed = srv.request("GET", f"/api/spaces/{sid}/snapshots")
-        assert listed["snapshots"] == []
+        reasons = {s["reason"] for s in listed["snapshots"]}
+        assert {"before_restore", "before_trust"} <= reasons
+        unnamed = [s["id"] for s in listed["snapshots"] if not s["name"]]
+        out = cli("prune", folder, "--older-than", "0")
+        assert out.returncode == 0 and f"deleted {len(unnamed)} snapshot(s)" in out.stdout
+        _, listed = srv.request("GET", f"/api/spaces/{sid}/snapshots")
+        assert all(s["name"] for s in listed["snapshots"]), "named ones are never pruned"
     finally:
         srv.stop()

@@ -64,6 +64,12 @@ def tree(folder: Path) -> dict[str, bytes]:
     }
 
 
+def snapshot_folders(folder: Path) -> list[str]:
+    """What the snapshots folder holds besides its blob store and lock: the snapshots."""
+    names = sorted(p.name for p in snaps.snapshots_dir(folder).iterdir())
+    return [n for n in names if n not in (".lock", snaps.blobs.BLOBS_DIR)]
+
+
 def test_a_snapshot_copies_the_workspace_file_screens_and_transcripts(tmp_path):
     folder, claude = tmp_path / "proj", tmp_path / "claude"
     space = make_space(folder)
@@ -85,7 +91,7 @@ def test_a_snapshot_copies_the_workspace_file_screens_and_transcripts(tmp_path):
     listed = snaps.list_snapshots(folder)
     assert [s["id"] for s in listed] == [m["id"]] and listed[0]["status"] == "ok"
     # Nothing is left half-built, and the folder is git-ignored with the rest of .jupyter-spaces.
-    assert [p.name for p in snaps.snapshots_dir(folder).iterdir()] == [m["id"]]
+    assert snapshot_folders(folder) == [m["id"]]
     assert "!/space.json" in (folder / ".jupyter-spaces" / ".gitignore").read_text()
 
 
@@ -195,7 +201,7 @@ def test_prune_keeps_the_newest_and_the_young(tmp_path):
     assert got["deleted"] == [ids[2]]
     got = snaps.prune(folder, 1, None, now=now)
     assert got == {"deleted": [ids[3]], "kept": [ids[4]]}
-    assert [p.name for p in snaps.snapshots_dir(folder).iterdir()] == [ids[4]]
+    assert snapshot_folders(folder) == [ids[4]]
 
 
 def test_transcripts_go_back_only_where_missing_and_inside_the_transcript_folders(tmp_path):
@@ -318,9 +324,16 @@ async def test_the_api_refuses_bad_ids_corrupt_snapshots_and_untrusted_restores(
     )
     assert code == 200 and restored["trusted"] is False and restored["name"] == "edited by hand"
     assert [p["state"] for p in restored["panes"]] == ["gone"]
-    code, pruned = await api("DELETE", sid, "snapshots", keep="1")
-    assert code == 200 and pruned == {"deleted": [snap["id"]], "kept": [second["id"]]}
-    code, _ = await api("DELETE", sid, "snapshots", second["id"])
+    # Each restore first took the space as it was; trusting the edited file did too.
+    code, got = await api("GET", sid, "snapshots")
+    reasons = [s["reason"] for s in got["snapshots"]]
+    assert reasons.count("before_restore") == 2 and reasons.count("before_trust") == 1
+    assert reasons.count("manual") == 2
+    # Prune never removes a named snapshot ("first"); the unnamed ones outside keep=0 go.
+    code, pruned = await api("DELETE", sid, "snapshots", keep="0")
+    assert code == 200 and pruned["kept"] == [snap["id"]] and len(pruned["deleted"]) == 4
+    assert second["id"] in pruned["deleted"]
+    code, _ = await api("DELETE", sid, "snapshots", snap["id"])
     assert code == 204
     code, got = await api("GET", sid, "snapshots")
     assert got["snapshots"] == []

@@ -9,7 +9,7 @@ from jupyter_core.application import JupyterApp
 from .. import __version__
 from .doctor import DoctorApp, ListApp
 from .export import ExportApp
-from .snapshots import PruneApp, RestoreApp, SnapshotApp, SnapshotsApp
+from .snapshots import PinApp, PruneApp, RestoreApp, SnapshotApp, SnapshotsApp, UnpinApp
 from .trust import TrustApp
 
 
@@ -25,6 +25,8 @@ class SpacesCLI(JupyterApp):
         "snapshots": (SnapshotsApp, SnapshotsApp.description),
         "restore": (RestoreApp, RestoreApp.description),
         "prune": (PruneApp, PruneApp.description),
+        "pin": (PinApp, PinApp.description),
+        "unpin": (UnpinApp, UnpinApp.description),
         "trust": (TrustApp, TrustApp.description),
     }
 

@@ -62,13 +62,29 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
     )
     prune = _space_parser(
         "prune",
-        "Delete old snapshots. A snapshot stays when any given rule keeps it: --keep N keeps the "
-        "newest N, --older-than DAYS keeps those younger than DAYS.",
+        "Delete old snapshots. Without --keep or --older-than: by the retention policy (the "
+        "space's own rules, else the server's snapshot_keep_* settings; --keep-last and the "
+        "others change it for this run): the newest N, the newest of each hour, day and week "
+        "within the last H hours, D days, W weeks. With --keep/--older-than: a snapshot stays "
+        "when any given rule keeps it. Named and pinned snapshots always stay.",
     )
     prune.add_argument("--keep", type=_whole, metavar="N", help="keep the newest N")
     prune.add_argument(
         "--older-than", type=_days, metavar="DAYS", help="delete those older than DAYS days"
     )
+    prune.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what the retention policy would delete, and delete nothing",
+    )
+    for rule in ("last", "hourly", "daily", "weekly"):
+        prune.add_argument(
+            f"--keep-{rule}", type=_whole, metavar="N", help=f"retention policy: {rule} N"
+        )
+    pins = {}
+    for name, what in (("pin", "Pin a snapshot: no prune removes it."), ("unpin", "Unpin it.")):
+        pins[name] = _space_parser(name, what)
+        pins[name].add_argument("snapshot", metavar="SNAPSHOT", help="the snapshot's id")
     trust = _space_parser(
         "trust",
         "Show what a space's workspace file would run (one that came with git clone, or was "
@@ -86,6 +102,7 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
         "restore": restore,
         "prune": prune,
         "trust": trust,
+        **pins,
     }
 
 
@@ -205,15 +222,21 @@ def _rel(folder: Path, root: str) -> str:
 
 
 def _snapshot_line(s: dict[str, Any]) -> str:
+    pin = "  [pinned]" if s.get("pinned") else ""
     if s.get("status", "ok") != "ok":
-        return f"{s['id']}  [{s['status']}] {s.get('message') or ''}"
+        return f"{s['id']}  [{s['status']}] {s.get('message') or ''}{pin}"
     panes = s.get("panes") or []
     agents = sum(1 for p in panes if p.get("transcript"))
     missing = len(s.get("missing_transcripts") or [])
     size = _size(int(s.get("bytes") or 0))
     extra = f", {missing} transcript(s) missing" if missing else ""
     name = f"  {s['name']}" if s.get("name") else ""
-    return f"{s['id']}  {len(panes)} pane(s), {agents} conversation(s), {size}{extra}{name}"
+    reason = s.get("reason") or "manual"
+    own = f" ({_size(int(s['unique_bytes']))} its own)" if "unique_bytes" in s else ""
+    return (
+        f"{s['id']}  {reason:<14} {len(panes)} pane(s), {agents} conversation(s), "
+        f"{size}{own}{extra}{pin}{name}"
+    )
 
 
 def _size(n: int) -> str:

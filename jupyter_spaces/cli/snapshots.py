@@ -14,7 +14,7 @@ from ..kernel.client import ClientError, SpacesClient, q
 from ..model import Space, WorkspaceError
 from ..restore import forget_capture
 from ..store import WorkspaceStore
-from .folder import CommandError, _snapshot_line, _SpaceCommand
+from .folder import CommandError, _size, _snapshot_line, _SpaceCommand
 
 
 class SnapshotApp(_SpaceCommand):
@@ -74,17 +74,24 @@ class SnapshotsApp(_SpaceCommand):
     command = "snapshots"
 
     def remote(self, client: SpacesClient, space_id: str) -> tuple[Any, str]:
-        got = client.request("GET", f"api/spaces/{q(space_id)}/snapshots")["snapshots"]
-        return got, self._text(got)
+        got = client.request("GET", f"api/spaces/{q(space_id)}/snapshots")
+        return got["snapshots"], self._text(got)
 
     def local(self, folder: Path, loaded: Any) -> tuple[Any, str]:
-        got = snapshots.list_snapshots(folder)
-        return got, self._text(got)
+        got = snapshots.summary(folder)
+        return got["snapshots"], self._text(got)
 
-    def _text(self, got: list[dict[str, Any]]) -> str:
-        if not got:
+    def _text(self, got: dict[str, Any]) -> str:
+        if not got["snapshots"]:
             return f"no snapshots yet (jupyter spaces snapshot {self.options.path})"
-        return "\n".join(_snapshot_line(s) for s in got)
+        disk = got.get("disk") or {}
+        lines = [_snapshot_line(s) for s in got["snapshots"]]
+        if disk:
+            lines.append(
+                f"{disk['snapshots']} snapshot(s) take {_size(int(disk['bytes']))} on disk "
+                f"({_size(int(disk['logical_bytes']))} as whole copies)"
+            )
+        return "\n".join(lines)
 
 
 class RestoreApp(_SpaceCommand):
@@ -180,25 +187,97 @@ class RestoreApp(_SpaceCommand):
 
 class PruneApp(_SpaceCommand):
     name = "jupyter-spaces-prune"
-    description = "Delete old snapshots of a space (--keep N, --older-than DAYS)."
+    description = (
+        "Delete old snapshots of a space: by its retention policy (--dry-run lists what would "
+        "go), or --keep N, --older-than DAYS."
+    )
     command = "prune"
 
     def start(self) -> None:
-        if self.options.keep is None and self.options.older_than is None:
-            self.fail("give --keep N, --older-than DAYS, or both", 2)
+        o = self.options
+        if o.dry_run and (o.keep is not None or o.older_than is not None):
+            self.fail("--dry-run goes with the retention policy, not --keep/--older-than", 2)
+        if self._rules() and (o.keep is not None or o.older_than is not None):
+            self.fail("give --keep-* rules or --keep/--older-than, not both", 2)
         super().start()
 
+    def _legacy(self) -> bool:
+        return self.options.keep is not None or self.options.older_than is not None
+
+    def _rules(self) -> dict[str, int]:
+        o = self.options
+        rules = {"last": o.keep_last, "hourly": o.keep_hourly, "daily": o.keep_daily}
+        rules["weekly"] = o.keep_weekly
+        return {k: v for k, v in rules.items() if v is not None}
+
     def remote(self, client: SpacesClient, space_id: str) -> tuple[Any, str]:
-        query: dict[str, Any] = {"keep": self.options.keep}
-        if self.options.older_than is not None:
-            query["older_than_days"] = self.options.older_than
-        got = client.request("DELETE", f"api/spaces/{q(space_id)}/snapshots", query=query)
-        return got, self._text(got)
+        if self._legacy():
+            query: dict[str, Any] = {"keep": self.options.keep}
+            if self.options.older_than is not None:
+                query["older_than_days"] = self.options.older_than
+            got = client.request("DELETE", f"api/spaces/{q(space_id)}/snapshots", query=query)
+            return got, self._text(got)
+        body = {"dry_run": self.options.dry_run, "keep": self._rules()}
+        got = client.request("POST", f"api/spaces/{q(space_id)}/snapshots/prune", body)
+        return got, self._policy_text(got)
 
     def local(self, folder: Path, loaded: Any) -> tuple[Any, str]:
-        got = snapshots.prune(folder, self.options.keep, self.options.older_than)
-        return got, self._text(got)
+        if self._legacy():
+            got = snapshots.prune(folder, self.options.keep, self.options.older_than)
+            return got, self._text(got)
+        app = self.settings()
+        default = snapshots.Policy(
+            max(1, app.snapshot_keep_last),
+            app.snapshot_keep_hourly,
+            app.snapshot_keep_daily,
+            app.snapshot_keep_weekly,
+        )
+        own, problem = snapshots.read_policy(folder)
+        if problem:
+            print(f"jupyter spaces prune: {problem}", file=sys.stderr)
+        policy = own.policy(default).replace(self._rules())
+        got = snapshots.apply_policy(folder, policy, dry_run=self.options.dry_run)
+        return got, self._policy_text(got)
 
     def _text(self, got: dict[str, list[str]]) -> str:
         gone = ", ".join(got["deleted"]) or "none"
         return f"deleted {len(got['deleted'])} snapshot(s): {gone}; kept {len(got['kept'])}"
+
+    def _policy_text(self, got: dict[str, Any]) -> str:
+        p = got["policy"]
+        rules = f"last {p['last']}, hourly {p['hourly']}, daily {p['daily']}, weekly {p['weekly']}"
+        verb = "would delete" if got["dry_run"] else "deleted"
+        lines = [
+            f"{verb} {len(got['deleted'])} snapshot(s), {_size(int(got['freed_bytes']))} "
+            f"({rules}); kept {len(got['kept'])}"
+        ]
+        lines += [f"  {verb}: {i}" for i in got["deleted"]]
+        lines += [f"  keep {i}: {', '.join(r)}" for i, r in got["reasons"].items()]
+        return "\n".join(lines)
+
+
+class PinApp(_SpaceCommand):
+    name = "jupyter-spaces-pin"
+    description = "Pin a snapshot: no prune or retention policy removes it."
+    command = "pin"
+    pinned = True
+
+    def remote(self, client: SpacesClient, space_id: str) -> tuple[Any, str]:
+        path = f"api/spaces/{q(space_id)}/snapshots/{q(self.options.snapshot)}"
+        got = client.request("PATCH", path, {"pinned": self.pinned})
+        return got, self._text(got)
+
+    def local(self, folder: Path, loaded: Any) -> tuple[Any, str]:
+        snapshots.set_pinned(folder, self.options.snapshot, self.pinned)
+        got = snapshots.read(folder, self.options.snapshot).public()
+        return got, self._text(got)
+
+    def _text(self, got: dict[str, Any]) -> str:
+        return f"{'pinned' if got.get('pinned') else 'unpinned'} snapshot {got['id']}"
+
+
+class UnpinApp(PinApp):
+    name = "jupyter-spaces-unpin"
+    description = "Unpin a snapshot: retention may remove it again (unless it has a name)."
+    command = "unpin"
+    pinned = False

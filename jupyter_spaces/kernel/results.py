@@ -360,7 +360,18 @@ class OpenLink(Result):
         )
 
 
-SNAPSHOT_HEADERS = ("Snapshot", "Name", "Taken", "Panes", "Conversations", "Size", "Status")
+SNAPSHOT_HEADERS = (
+    "Snapshot",
+    "Name",
+    "Taken",
+    "Reason",
+    "Pinned",
+    "Panes",
+    "Conversations",
+    "Size",
+    "Own disk",
+    "Status",
+)
 
 
 def size_text(n: int) -> str:
@@ -383,9 +394,12 @@ def snapshot_row(s: dict[str, Any]) -> list[str]:
         str(s.get("id", "")),
         clip(s.get("name"), 30),
         str(s.get("created") or "")[:19].replace("T", " "),
+        str(s.get("reason") or ""),
+        "yes" if s.get("pinned") else "",
         str(len(panes)) if "panes" in s else "",
         str(copied) if "panes" in s else "",
         size_text(int(s.get("bytes") or 0)) if "bytes" in s else "",
+        size_text(int(s["unique_bytes"])) if "unique_bytes" in s else "",
         status if status != "ok" else "ok",
     ]
 
@@ -393,25 +407,44 @@ def snapshot_row(s: dict[str, Any]) -> list[str]:
 class SnapshotList(Result):
     """A space's snapshots, newest first."""
 
-    def __init__(self, snapshots: list[dict[str, Any]], space: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        snapshots: list[dict[str, Any]],
+        space: dict[str, Any],
+        disk: dict[str, Any] | None = None,
+    ) -> None:
         self.snapshots = snapshots
         self.space = space
+        self.disk = disk or {}
 
     def title(self) -> str:
         s = self.space
         return f"snapshots of space {s.get('name')} ({s.get('id')})"
 
+    def disk_text(self) -> str:
+        d = self.disk
+        if "bytes" not in d:
+            return ""
+        return (
+            f"{d.get('snapshots', len(self.snapshots))} snapshot(s) take "
+            f"{size_text(int(d['bytes']))} on disk "
+            f"({size_text(int(d.get('logical_bytes') or 0))} as whole copies)"
+        )
+
     def text(self) -> str:
         if not self.snapshots:
             return f"no snapshots of space {self.space.get('name')} yet (%spaces snapshot SPACE)"
         table = _text_table(SNAPSHOT_HEADERS, [snapshot_row(s) for s in self.snapshots])
-        return f"{self.title()}\n{table}"
+        disk = self.disk_text()
+        return f"{self.title()}\n{table}" + (f"\n{disk}" if disk else "")
 
     def _repr_html_(self) -> str:
         if not self.snapshots:
             return f"<span>{esc(self.text())}</span>"
         table = _html_table(SNAPSHOT_HEADERS, [snapshot_row(s) for s in self.snapshots])
-        return f"<div><b>{esc(self.title())}</b></div>{table}"
+        disk = self.disk_text()
+        foot = f"<div><small>{esc(disk)}</small></div>" if disk else ""
+        return f"<div><b>{esc(self.title())}</b></div>{table}{foot}"
 
 
 class SnapshotView(Result):

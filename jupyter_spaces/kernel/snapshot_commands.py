@@ -35,14 +35,19 @@ class SnapshotCommands(SpacesContext):
         return SnapshotView(snap, f"took snapshot {snap['id']} of space {space['name']}")
 
     def _p_snapshots(self) -> _Parser:
-        p = _parser("snapshots", "List a space's snapshots, newest first.")
+        p = _parser(
+            "snapshots",
+            "List a space's snapshots, newest first: when and why each was taken (manual, "
+            "scheduled, before_restore, before_trust, agent_ended, before_delete), whether it is "
+            "pinned, its size and what it alone takes on disk, and the disk all of them take.",
+        )
         p.add_argument("space", nargs="?", help="default: the linked space")
         return p
 
     def do_snapshots(self, args: argparse.Namespace) -> Result:
         space = self.space(args.space)
         got = self.client.request("GET", f"api/spaces/{q(space['id'])}/snapshots")
-        return SnapshotList(list(got.get("snapshots") or []), space)
+        return SnapshotList(list(got.get("snapshots") or []), space, got.get("disk"))
 
     def _p_link(self) -> _Parser:
         p = _parser(

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..agent_panes import AgentPanes
@@ -49,6 +49,9 @@ class Restore:
         self._captured: dict[tuple[str, str], float] = {}
         self._capturer: asyncio.Task[None] | None = None
         panes.stopped.append(self.forget)
+        # Awaited under the space's lock once a trust of an untrusted file is going ahead, before
+        # anything of it runs (the snapshots service takes its ``before_trust`` snapshot).
+        self.before_trust: list[Callable[[SpaceEntry], Awaitable[None]]] = []
 
     def forget(self, space_id: str, pane_id: str) -> None:
         """The pane was stopped: its next capture is decided afresh."""
@@ -112,6 +115,8 @@ class Restore:
                     f"what space {space_id} would run changed since it was shown; review it again",
                     "changed",
                 )
+            for hook in self.before_trust:
+                await hook(entry)
             if entry.file_id is not None:
                 # A copy of another folder's space gets its own id in its file now.
                 self.workspaces.save(entry)

@@ -38,6 +38,12 @@ class SpacesSettings:
     flood_rate: float = 4 * 2**20
     flood_held: float = 0.5
     input_resync: float = 0.05
+    snapshot_schedule: str = "hourly"
+    snapshot_keep_last: int = 10
+    snapshot_keep_hourly: int = 24
+    snapshot_keep_daily: int = 7
+    snapshot_keep_weekly: int = 4
+    snapshot_auto_prune: bool = True
 
     def flow(self) -> FlowSettings:
         """Flow control for a stream started now."""

@@ -6,12 +6,20 @@ transcripts after 30 days by default, and a snapshot is meant to be restorable a
 folder is git-ignored (the ``.gitignore`` of ``.jupyter-spaces`` keeps only ``space.json``), since
 screens and transcripts can hold secrets.
 
-Layout of one snapshot::
+Layout of the folder (version 2, written since snapshots share their files)::
 
-    snapshot.json            the manifest (id, name, time, panes, transcripts and where they were)
-    space.json               the workspace file, unchanged
-    screens/<pane>.txt       captured screen text (mtime = the pane's last output)
-    transcripts/<nnnnn>      transcript copies; the manifest maps each to its original path
+    blobs/<aa>/<sha256>      chunks of screens and transcripts, each stored once for all the
+                             space's snapshots (``blobs.py``): a 90 MB transcript that grew by
+                             1 MB since the last snapshot costs about 1 MB more
+    <id>/snapshot.json       the manifest (id, name, reason, time, panes, and each screen and
+                             transcript as its list of chunks, size, mtime and original path)
+    <id>/space.json          the workspace file, unchanged
+    <id>/pinned              present when the user pinned the snapshot (never pruned)
+    policy.json              the space's own schedule and retention rules (``schedule.py``)
+    .lock                    held by whoever builds a snapshot or removes blobs
+
+Version 1 snapshots (``<id>/screens/<pane>.txt``, ``<id>/transcripts/<nnnnn>``: whole copies)
+are still read, restored, listed, pinned and deleted.
 
 A snapshot is built in a hidden temporary folder beside the others and renamed into place, so a
 crash never leaves half a snapshot under a valid id. Ids are ``YYYYMMDD-HHMMSS-xxxx`` (UTC time and
@@ -28,6 +36,7 @@ Every function raises :class:`~jupyter_spaces.errors.SpacesError` with the HTTP 
 gets (404 unknown or malformed id, 400 corrupt, 409 ``newer``), and changes nothing when it does.
 """
 
+from . import blobs
 from .creating import (
     STALE_SECONDS,
     TranscriptSource,
@@ -58,6 +67,8 @@ from .ids import (
     MAX_MANIFEST_BYTES,
     MAX_NAME,
     MAX_SIDE_FILES,
+    PIN_FILE,
+    REASONS,
     SNAPSHOT_VERSION,
     SNAPSHOTS_DIR,
     SPACE_COPY,
@@ -76,8 +87,10 @@ from .pruning import (
     _remove as _remove,
 )
 from .pruning import (
+    apply_policy,
     delete,
     prune,
+    set_pinned,
 )
 from .putting_back import (
     PutBack,
@@ -94,6 +107,8 @@ from .reading import (
     list_snapshots,
     load_space,
     read,
+    summary,
+    verify,
 )
 from .reading import (
     _check_manifest as _check_manifest,
@@ -104,6 +119,8 @@ from .reading import (
 from .reading import (
     _newest_first as _newest_first,
 )
+from .retention import RULES, Policy, decide
+from .schedule import SpacePolicy, parse_schedule, read_policy, write_policy
 
 __all__ = [
     "ID_RE",
@@ -111,29 +128,43 @@ __all__ = [
     "MAX_MANIFEST_BYTES",
     "MAX_NAME",
     "MAX_SIDE_FILES",
+    "PIN_FILE",
+    "REASONS",
+    "RULES",
     "SNAPSHOTS_DIR",
     "SNAPSHOT_VERSION",
     "SPACE_COPY",
     "STALE_SECONDS",
     "TRANSCRIPTS_DIR",
+    "Policy",
     "PutBack",
     "Snapshot",
+    "SpacePolicy",
     "TranscriptSource",
+    "apply_policy",
+    "blobs",
     "check_name",
     "create",
+    "decide",
     "delete",
     "id_time",
     "layout",
     "list_snapshots",
     "load_space",
     "new_id",
+    "parse_schedule",
     "prune",
     "put_back_screens",
     "put_back_transcripts",
     "read",
+    "read_policy",
     "session_files",
+    "set_pinned",
     "snapshot_dir",
     "snapshots_dir",
+    "summary",
     "transcript_areas",
     "valid_snapshot_id",
+    "verify",
+    "write_policy",
 ]

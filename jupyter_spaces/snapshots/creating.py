@@ -1,5 +1,6 @@
 """Taking a snapshot: the space's document, its screens and its agents' transcripts, written
-to a hidden folder and renamed into place whole."""
+to a hidden folder and renamed into place whole; the screens and transcripts as chunks in the
+blob store the snapshots of the space share (``blobs.py``)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ from typing import Any
 
 from ..errors import SpacesError
 from ..model import Space, WorkspaceError
-from ..restore import SCREENS_DIR
 from ..store import _fsync_dir, atomic_write_text
+from . import blobs
 from .ids import (
     MANIFEST,
     MAX_SIDE_FILES,
+    REASONS,
     SNAPSHOT_VERSION,
     SPACE_COPY,
-    TRANSCRIPTS_DIR,
     _screens_dir,
     new_id,
     snapshots_dir,
@@ -74,11 +75,14 @@ def create(
     transcripts: Sequence[TranscriptSource],
     *,
     name: str = "",
+    reason: str = "manual",
     sign: Callable[[bytes], None] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Write a snapshot of the space in ``space_dir`` whose workspace file is ``space_bytes``;
     returns its manifest. ``sign`` records the manifest's bytes as this user's."""
+    if reason not in REASONS:
+        raise SpacesError(400, f"reason must be one of {', '.join(REASONS)}")
     try:
         doc = json.loads(space_bytes.decode("utf-8"))
         space = Space.from_json(doc, allow_newer=True)
@@ -88,24 +92,31 @@ def create(
         ) from None
     now = now or datetime.now(timezone.utc)
     parent = snapshots_dir(space_dir, create=True)
-    _remove_leftovers(parent)
-    snapshot_id = new_id(now)
-    while (parent / snapshot_id).exists():
+    with blobs.locked(parent):
+        _remove_leftovers(parent)
         snapshot_id = new_id(now)
-    tmp = parent / f".tmp-{snapshot_id}-{secrets.token_hex(4)}"
-    tmp.mkdir()
-    try:
-        manifest = _build(tmp, space_dir, space, space_bytes, transcripts, snapshot_id, name, now)
-        text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
-        atomic_write_text(tmp / MANIFEST, text)
-        if sign is not None:
-            sign(text.encode("utf-8"))
-        _fsync_dir(tmp)
-        os.rename(tmp, parent / snapshot_id)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _fsync_dir(parent)
+        while (parent / snapshot_id).exists():
+            snapshot_id = new_id(now)
+        tmp = parent / f".tmp-{snapshot_id}-{secrets.token_hex(4)}"
+        tmp.mkdir()
+        try:
+            writer = blobs.Writer(parent)
+            manifest = _build(
+                tmp, writer, space_dir, space, space_bytes, transcripts, snapshot_id, name, now
+            )
+            manifest["reason"] = reason
+            manifest["new_bytes"] = writer.new_bytes + len(space_bytes)
+            writer.sync()  # the blobs are on disk before a manifest names them
+            text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+            atomic_write_text(tmp / MANIFEST, text)
+            if sign is not None:
+                sign(text.encode("utf-8"))
+            _fsync_dir(tmp)
+            os.rename(tmp, parent / snapshot_id)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _fsync_dir(parent)
     return manifest
 
 
@@ -124,6 +135,7 @@ def _remove_leftovers(parent: Path) -> None:
 
 def _build(
     tmp: Path,
+    writer: blobs.Writer,
     space_dir: Path,
     space: Space,
     space_bytes: bytes,
@@ -135,29 +147,31 @@ def _build(
     (tmp / SPACE_COPY).write_bytes(space_bytes)
     total = len(space_bytes)
     screens: dict[str, int] = {}
+    screen_files: list[dict[str, Any]] = []
     src_screens = _screens_dir(space_dir)
     for pane_id in space.panes:
         if src_screens is None:
             break
         src = src_screens / f"{pane_id}.txt"
         if src.is_file() and not src.is_symlink():
-            (tmp / SCREENS_DIR).mkdir(exist_ok=True)
-            shutil.copy2(src, tmp / SCREENS_DIR / src.name)  # keeps mtime: "restored from <time>"
-            screens[pane_id] = src.stat().st_size
-            total += screens[pane_id]
+            try:
+                # mtime kept: "restored from <time>"
+                chunks, size, mtime = writer.put_file(src)
+            except FileNotFoundError:
+                continue
+            screens[pane_id] = size
+            total += size
+            screen_files.append({"pane": pane_id, "chunks": chunks, "bytes": size, "mtime": mtime})
     copies: list[dict[str, Any]] = []
     missing: list[dict[str, str]] = []
     copied: set[tuple[str, str]] = set()
     for source in transcripts:
         got = 0
         for path in source.files:
-            target = f"{TRANSCRIPTS_DIR}/{len(copies):05d}"
-            (tmp / TRANSCRIPTS_DIR).mkdir(exist_ok=True)
             try:
-                shutil.copy2(path, tmp / target)
+                chunks, size, mtime = writer.put_file(path)
             except FileNotFoundError:
                 continue  # deleted between listing and copying
-            size = (tmp / target).stat().st_size
             total += size
             got += 1
             copies.append(
@@ -165,8 +179,9 @@ def _build(
                     "agent": source.agent,
                     "session_id": source.session_id,
                     "path": os.path.abspath(path),
-                    "file": target,
+                    "chunks": chunks,
                     "bytes": size,
+                    "mtime": mtime,
                 }
             )
         if got:
@@ -198,6 +213,8 @@ def _build(
         "space_sha256": _sha256(space_bytes),
         "panes": panes,
         "bytes": total,
+        "chunk_size": blobs.CHUNK,
+        "screens": screen_files,
         "missing_transcripts": missing,
         "transcripts": copies,
     }

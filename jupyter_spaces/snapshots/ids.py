@@ -12,12 +12,24 @@ from ..restore import SCREENS_DIR
 from ..safefs import UnsafePath, state_subdir
 from ..store import STATE_DIR
 
-SNAPSHOT_VERSION = 1
+# 1: every file copied into the snapshot's folder; 2: screens and transcripts as chunks in the
+# shared blob store (``blobs.py``), with the reason the snapshot was taken. Both are read.
+SNAPSHOT_VERSION = 2
 SNAPSHOTS_DIR = "snapshots"
 MANIFEST = "snapshot.json"
 SPACE_COPY = "space.json"
 TRANSCRIPTS_DIR = "transcripts"
 MAX_NAME = 200
+# Why a snapshot was taken (v1 snapshots read as "manual").
+REASONS = (
+    "manual",
+    "scheduled",
+    "before_restore",
+    "before_trust",
+    "agent_ended",
+    "before_delete",
+)
+PIN_FILE = "pinned"
 # A manifest is a few kilobytes; a huge one is not ours.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 # Files of one session's side folder (Claude sub-agents, tool results) copied at most.

@@ -10,8 +10,10 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..restore import SCREENS_DIR
+from . import blobs
 from .ids import (
     _screens_dir,
 )
@@ -63,9 +65,10 @@ def put_back_transcripts(snap: Snapshot, roots: Mapping[str, Sequence[Path]]) ->
         if os.path.lexists(target):
             result.present.append(target)
             continue
-        source = snap.dir / t["file"]
-        if source.is_symlink() or not source.is_file():
-            raise _corrupt(snap.id, f"the copy {t['file']} is missing")
+        if "file" in t:  # version 1: a copy in the snapshot's folder
+            source = snap.dir / t["file"]
+            if source.is_symlink() or not source.is_file():
+                raise _corrupt(snap.id, f"the copy {t['file']} is missing")
         parent = os.path.dirname(target)
         os.makedirs(parent, exist_ok=True)
         if not _real_inside(target, transcript_areas(t["agent"], roots.get(t["agent"], []))):
@@ -73,7 +76,7 @@ def put_back_transcripts(snap: Snapshot, roots: Mapping[str, Sequence[Path]]) ->
             continue
         tmp = os.path.join(parent, f".{os.path.basename(target)}.{secrets.token_hex(4)}.tmp")
         try:
-            shutil.copy2(source, tmp)
+            _copy_out(snap, t, tmp)
             try:
                 os.link(tmp, target)  # fails if the CLI wrote the file meanwhile: keep theirs
             except FileExistsError:
@@ -86,20 +89,41 @@ def put_back_transcripts(snap: Snapshot, roots: Mapping[str, Sequence[Path]]) ->
     return result
 
 
+def _copy_out(snap: Snapshot, item: Mapping[str, Any], target: str | Path) -> None:
+    """Write a file the snapshot holds to ``target`` (a new path): from its chunks (version 2)
+    or its copy in the snapshot's folder (version 1)."""
+    if "chunks" in item:
+        try:
+            blobs.write_file(snap.dir.parent, item["chunks"], target, float(item["mtime"]))
+        except blobs.BlobError as e:
+            raise _corrupt(snap.id, str(e)) from None
+    else:
+        shutil.copy2(snap.dir / item["file"], target)
+
+
 def put_back_screens(snap: Snapshot, space_dir: Path) -> list[str]:
     """Replace the space's captured screens with the snapshot's; returns the pane ids."""
     src = snap.dir / SCREENS_DIR
+    stored = {s["pane"]: s for s in snap.manifest.get("screens", [])}
     done = []
     for pane in snap.manifest["panes"]:
-        source = src / f"{pane['id']}.txt"
-        if source.is_symlink() or not source.is_file():
-            continue
+        name = f"{pane['id']}.txt"
+        item: Mapping[str, Any]
+        if snap.manifest["version"] >= 2:
+            if pane["id"] not in stored:
+                continue
+            item = stored[pane["id"]]
+        else:
+            source = src / name
+            if source.is_symlink() or not source.is_file():
+                continue
+            item = {"file": f"{SCREENS_DIR}/{name}"}
         dst = _screens_dir(space_dir, create=True)
         assert dst is not None
-        target = dst / source.name
-        tmp = dst / f".{source.name}.{secrets.token_hex(4)}.tmp"
+        target = dst / name
+        tmp = dst / f".{name}.{secrets.token_hex(4)}.tmp"
         try:
-            shutil.copy2(source, tmp)
+            _copy_out(snap, item, tmp)
             os.replace(tmp, target)
         finally:
             with contextlib.suppress(OSError):
