@@ -61,6 +61,7 @@ class SpaceManager:
             self.spaces,
             agents,
             index,
+            self.agent_states,
         )
         self.agent_sessions = AgentSessions(
             settings,

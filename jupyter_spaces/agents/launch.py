@@ -74,23 +74,6 @@ def wrap(
     return ["/bin/sh", "-c", _WRAPPER, shell, notice, *(list(on_exit) or [""] * 5), *argv]
 
 
-def wrapper_running(pid: int) -> bool | None:
-    """Whether process ``pid`` (a pane's first process) is still the wrapper of :func:`wrap`,
-    that is, its agent has not exited yet (the wrapper then becomes the user's shell); None
-    when that cannot be known (no /proc)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read(len(_WRAPPER_CMDLINE) + 1)
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return None
-    return cmdline.startswith(_WRAPPER_CMDLINE)
-
-
-_WRAPPER_CMDLINE = b"\0".join([b"/bin/sh", b"-c", _WRAPPER.encode()]) + b"\0"
-
-
 def profile_flags(model: str | None, args: Sequence[str]) -> list[str]:
     """The stored launch profile as flags: ``--model`` (all three CLIs accept it), then extras."""
     return (["--model", model] if model else []) + list(args)

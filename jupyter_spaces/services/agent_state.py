@@ -89,6 +89,8 @@ class AgentStates:
         self._waiter: asyncio.Task[None] | None = None
         self._soon: asyncio.Task[None] | None = None
         self._again = False
+        # Told (space id, pane id, state, previous state) of each change, as it is announced.
+        self.changed: list[Callable[[str, str, str, str | None], None]] = []
         panes.extras = self._extras
         panes.stopped.append(self._stopped)
 
@@ -359,6 +361,8 @@ class AgentStates:
             if previous is not None and previous.state == "working"
             else 0.0
         )
+        for listener in self.changed:
+            listener(key[0], key[1], new.state, previous.state if previous else None)
         self.emit(
             {
                 "action": "agent_state",

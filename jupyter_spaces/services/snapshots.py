@@ -26,12 +26,12 @@ from typing import Any
 from .. import snapshots as snaps
 from ..agent_panes import AgentPanes
 from ..agents import SessionIndex
-from ..agents.launch import wrapper_running
 from ..errors import SpacesError, disk_error
 from ..host.tmux import PaneInfo
 from ..model import Space
 from ..restore import forget_capture
 from ..safefs import UnsafePath
+from .agent_state import AgentStates
 from .common import only
 from .panes import Panes, pane_state
 from .restore import Restore
@@ -61,6 +61,7 @@ class Snapshots:
         spaces: Spaces,
         agents: AgentPanes,
         index: SessionIndex,
+        agent_states: AgentStates,
     ) -> None:
         self.settings = settings
         self.log = log
@@ -73,8 +74,6 @@ class Snapshots:
         self.index = index
         # space id -> (when it was last snapshotted, its activity level then), both epoch seconds
         self._last: dict[str, tuple[float, float]] = {}
-        # (space, pane) -> whether the agent pane's agent ran at the last look
-        self._agent_running: dict[tuple[str, str], bool] = {}
         # Spaces whose panes this service is stopping itself (a restore, a delete).
         self._quiet: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -82,6 +81,7 @@ class Snapshots:
         self._started_at = time.time()
         restore.before_trust.append(self._before_trust)
         panes.stopped.append(self._pane_stopped)
+        agent_states.changed.append(self._agent_state_changed)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -366,7 +366,6 @@ class Snapshots:
     def _pane_stopped(self, space_id: str, pane_id: str) -> None:
         """``Panes.stopped``: an agent pane stopped (closed by the user) ends its session; the
         snapshot holds the workspace file as it was when the pane stopped, with the pane."""
-        self._agent_running.pop((space_id, pane_id), None)
         if space_id in self._quiet:
             return
         entry = next((e for e in self.workspaces.all() if e.id == space_id), None)
@@ -403,6 +402,14 @@ class Snapshots:
         signals); takes the ``agent_ended`` snapshot."""
         if self.workspaces.has_pane(space_id, pane_id):
             await self._event(space_id, "agent_ended")
+
+    def _agent_state_changed(
+        self, space_id: str, pane_id: str, state: str, previous: str | None
+    ) -> None:
+        """``AgentStates.changed``: an agent pane's agent exited (its own signal, or its
+        process ended), so its session ended: the space gets an ``agent_ended`` snapshot."""
+        if state == "exited" and previous not in (None, "exited") and space_id not in self._quiet:
+            self._spawn(self.agent_ended(space_id, pane_id))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -455,27 +462,12 @@ class Snapshots:
         return None
 
     async def tick(self, now: float | None = None) -> float:
-        """One look at every space: an ``agent_ended`` snapshot where an agent pane's agent
-        exited since the last look, a ``scheduled`` one where the schedule is due and the space
-        had activity since its last snapshot. Returns the seconds until the next look."""
+        """One look at every space: a ``scheduled`` snapshot where the schedule is due and the
+        space had activity since its last snapshot. Returns the seconds until the next look."""
         infos = await self.panes.states()
         shortest = 3600.0
         for entry in self.workspaces.all():
             if entry.space is None or entry.status != "ok" or not self.workspaces.reachable(entry):
-                continue
-            ended = False
-            for pane_id, pane in entry.space.panes.items():
-                if pane.kind != "agent":
-                    continue
-                info = infos.get((entry.id, pane_id))
-                running = (
-                    info is not None and not info.closed and wrapper_running(info.pid) is True
-                )
-                was = self._agent_running.get((entry.id, pane_id))
-                self._agent_running[(entry.id, pane_id)] = running
-                ended = ended or (bool(was) and not running and info is not None)
-            if ended:
-                await self._event(entry.id, "agent_ended")
                 continue
             _, interval = self._schedule(entry)
             if interval is None:
