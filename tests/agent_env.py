@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from jupyter_spaces.agent_state.instrument import REPORTER
+
 FAKE = Path(__file__).with_name("fake_agent.py")
 
 
@@ -25,14 +27,42 @@ class AgentEnv:
     log: Path
 
     def calls(self, agent: str | None = None) -> list[dict[str, Any]]:
-        """Every start of a fake CLI so far: agent, argv (after the program), cwd, pane, id."""
+        """Every start of a fake CLI so far: agent, argv (after the program, without the flags
+        jupyter-spaces adds for agent state; ``argv_full`` has them), cwd, pane, id."""
         if not self.log.exists():
             return []
         out = [json.loads(line) for line in self.log.read_text().splitlines()]
+        for c in out:
+            c["argv_full"], c["argv"] = c["argv"], without_state_flags(c["argv"])
         return [c for c in out if agent is None or c["agent"] == agent]
 
     def uninstall(self, agent: str) -> None:
         (self.bin / agent).unlink()
+
+
+def without_state_flags(argv: list[str]) -> list[str]:
+    """``argv`` without the state hooks jupyter-spaces gives an agent CLI (``--settings`` with
+    only our hooks for claude, ``-c notify=[...]`` running our reporter for codex)."""
+    out, i = [], 0
+    while i < len(argv):
+        flag, value = argv[i], argv[i + 1] if i + 1 < len(argv) else ""
+        if (flag == "--settings" and _our_hooks(value)) or (
+            flag == "-c" and value.startswith("notify=") and str(REPORTER) in value
+        ):
+            i += 2
+        else:
+            out.append(flag)
+            i += 1
+    return out
+
+
+def _our_hooks(value: str) -> bool:
+    try:
+        hooks = json.loads(value)["hooks"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    commands = [h["command"] for groups in hooks.values() for g in groups for h in g["hooks"]]
+    return bool(commands) and all(str(REPORTER) in c for c in commands)
 
 
 def install_fakes(bin_dir: Path, names: tuple[str, ...] = ("claude", "codex", "gemini")) -> None:

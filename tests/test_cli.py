@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import needs_tmux
+from .agent_env import agent_env  # noqa: F401 - fixture
+from .conftest import needs_tmux, wait_for
 
 # Each case starts the CLI as a user does (a new Python that imports jupyter-server): on a
 # loaded 2-core machine a dozen of them outlast the suite's default hang guard.
@@ -53,6 +54,53 @@ async def test_list_reads_workspace_files_without_a_server(
 
     text = run(["list"], cfg)
     assert text.returncode == 0 and "beta" in text.stdout and "broken" in text.stdout
+
+
+async def test_list_shows_what_each_agent_does(
+    agent_env,  # noqa: F811
+    api,
+    jp_root_dir,
+    tmp_path,
+    jp_server_config,
+):
+    """The states come from the panes' tmux options: the CLI needs no server for them."""
+    (jp_root_dir / "proj").mkdir()
+    _, space = await api("POST", body={"path": "proj"})
+    sid = space["id"]
+    panes = []
+    for _ in range(2):
+        code, pane = await api("POST", sid, "panes", body={"kind": "agent", "agent": "claude"})
+        assert code == 201, pane
+        panes.append(pane["id"])
+
+    async def state(pid: str) -> str:
+        return str((await api("GET", sid, "panes", pid))[1]["agent_state"])
+
+    await wait_for(lambda: _all_idle(state, panes), timeout=20)
+    await api("POST", sid, "panes", panes[0], "input", body={"text": "ask for it\r"})
+    await wait_for(lambda: _is(state, panes[0], "needs_input"), timeout=20)
+    cfg = tmp_path / "cfg"
+    spaces = jp_server_config["SpacesApp"]
+    write_config(cfg, registry_path=spaces["registry_path"], socket_dir=spaces["socket_dir"])
+
+    out = run(["list", "--json"], cfg)
+    assert out.returncode == 0, out.stderr
+    [row] = json.loads(out.stdout)
+    assert row["needs_input"] == 1
+    assert {p["id"]: p["agent_state"] for p in row["panes"]} == {
+        panes[0]: "needs_input",
+        panes[1]: "idle",
+    }
+    text = run(["list"], cfg)
+    assert "1 needs input, 1 idle" in text.stdout, text.stdout
+
+
+async def _all_idle(state, panes):  # type: ignore[no-untyped-def]
+    return all([await state(p) == "idle" for p in panes])
+
+
+async def _is(state, pid, wanted):  # type: ignore[no-untyped-def]
+    return await state(pid) == wanted
 
 
 def test_doctor_reports_each_check(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from ..agent_state.history import StateHistory
@@ -35,7 +36,7 @@ from ..agent_state.model import CHANNEL, OPTION, TRAIL, AgentState, parse_trail,
 from ..agent_state.turns import transcript_state
 from ..agents import SessionIndex
 from ..errors import SpacesError
-from ..host.tmux import BELL_OPTION, PaneInfo, TmuxError, parse_session_name
+from ..host.tmux import BELL_OPTION, PaneInfo, TmuxError, parse_session_name, session_name
 from ..model import Pane
 from ..plan import RunPlan
 from .panes import Panes, StartExtras
@@ -162,13 +163,17 @@ class AgentStates:
             self._observe(ids, plan.agent, plan.session_id, first)
         env: dict[str, str] = {}
         if plan.agent == "gemini":
-            path = tmux.socket_dir / "agents" / f"{name}.gemini.json"
-            env["GEMINI_CLI_SYSTEM_SETTINGS_PATH"] = str(gemini_settings(path, report))
+            path = gemini_settings(self._gemini_settings(name), report)
+            env["GEMINI_CLI_SYSTEM_SETTINGS_PATH"] = str(path)
         return StartExtras({OPTION: first.option_value(), BELL_OPTION: None}, CHANNEL, report, env)
+
+    def _gemini_settings(self, name: str) -> Path:
+        return self.panes.tmux.socket_dir / "agents" / f"{name}.gemini.json"
 
     def _stopped(self, space_id: str, pane_id: str) -> None:
         if self._seen.pop((space_id, pane_id), None) is not None:
             self.history.end(space_id, pane_id, time.time())
+        self._gemini_settings(session_name(space_id, pane_id)).unlink(missing_ok=True)
 
     # -- reading states -------------------------------------------------------------------
 
