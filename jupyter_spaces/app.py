@@ -7,7 +7,7 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Float, Int, List, Unicode, default, observe
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, observe
 
 from .handlers import route_table
 from .host.tmux import TmuxServer, default_socket_dir
@@ -105,6 +105,23 @@ class SpacesApp(ExtensionApp):
         config=True,
         help="Seconds between checks of pane states (exits, vanished sessions) for the "
         "change announcements.",
+    )
+
+    activity_policy = Enum(
+        ["agents", "output", "none"],
+        "agents",
+        config=True,
+        help="What panes do on their own that counts as server activity (the last_activity "
+        "JupyterHub's idle culler reads): 'agents', an agent pane working or waiting for its "
+        "user; 'output', any output of any pane; 'none', nothing. Typing into a pane counts "
+        "under every policy.",
+    )
+    max_keepalive_hours = Float(
+        12.0,
+        min=0.0,
+        config=True,
+        help="Hours after the user's own last activity (requests, kernels, typing) after which "
+        "panes alone no longer keep the server alive (0: they never do).",
     )
 
     sessions_index_path = Unicode(

@@ -38,6 +38,8 @@ class SpacesSettings:
     flood_rate: float = 4 * 2**20
     flood_held: float = 0.5
     input_resync: float = 0.05
+    activity_policy: str = "agents"
+    max_keepalive_hours: float = 12.0
 
     def flow(self) -> FlowSettings:
         """Flow control for a stream started now."""
