@@ -11,6 +11,7 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, obse
 
 from .handlers import route_table
 from .host.tmux import TmuxServer, default_socket_dir
+from .hub import describe, hub_server, identity_problems
 from .manager import SpaceManager
 from .services.settings import LIVE_FIELDS, SpacesSettings
 
@@ -212,6 +213,13 @@ class SpacesApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None and self.serverapp.event_logger is not None
+        hub = hub_server()
+        if hub is not None:
+            self.log.info(
+                "jupyter-spaces: %s", describe(hub, self.socket_dir, self.sessions_index_path)
+            )
+            for problem in identity_problems(hub):
+                self.log.warning("jupyter-spaces: %s", problem)
         self.serverapp.event_logger.register_event_schema(EVENTS_SCHEMA)
         assert self.serverapp.web_app is not None
         self._services_settings = self.spaces_settings()

@@ -155,9 +155,7 @@ async def test_keepalive_ends_and_the_user_extends_it(
     assert _times(jp_serverapp)[PANES_KEY] == capped  # stays put: the culler may act
     # A change through the API is the user's own activity: panes count again after it.
     await api("PATCH", sid, body={"name": "back"})
-    await wait_for(
-        lambda: asyncio.sleep(0, _times(jp_serverapp)[PANES_KEY] > capped), timeout=5
-    )
+    await wait_for(lambda: asyncio.sleep(0, _times(jp_serverapp)[PANES_KEY] > capped), timeout=5)
 
 
 @needs_tmux

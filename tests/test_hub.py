@@ -133,6 +133,12 @@ def test_each_users_panes_and_tmux_server_run_as_that_user(hub: tuple[Hub, User,
         st = user.socket_dir.stat()
         assert (st.st_uid, st.st_mode & 0o777) == (user.uid, 0o700)
         assert sock.stat().st_uid == user.uid
+    # Each server said who it runs for, and found nothing wrong with it (the hub's log holds
+    # the single-user servers' output).
+    log = h.log.read_text(errors="replace")
+    for user in (alice, bob):
+        assert f"jupyter-spaces: JupyterHub user {user.name!r}, uid {user.uid}" in log
+    assert "runs as root" not in log and "panes would run as uid" not in log
 
 
 def test_another_user_and_the_admin_service_get_nothing(hub: tuple[Hub, User, User]) -> None:
