@@ -11,7 +11,10 @@ hub's tools are missing (scripts/ensure-hub.sh installs them).
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +26,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from . import leftovers
 from .agents.fixtures import c_user, claude_project, write_lines
 from .hubs import Hub, User, create_user, missing, remove_user
 
@@ -194,54 +198,84 @@ def test_each_users_session_list_holds_only_their_own(hub: tuple[Hub, User, User
     assert _wait(lambda: titles(bob)) == ["the okapi of bob"]
 
 
-def _hub_last_activity(h: Hub, user: User) -> datetime:
+def _running(h: Hub, user: User) -> dict[str, Any] | None:
+    """The user's server as the hub has it, or None once stopped or stopping (culled)."""
     server = h.server(user.name)
-    assert server is not None
-    return datetime.fromisoformat(server["last_activity"].replace("Z", "+00:00"))
+    if server is None or not server.get("ready") or server.get("pending"):
+        return None
+    return server
 
 
-def test_the_hub_sees_working_agents_not_chatty_commands_and_only_for_a_while(
-    hub: tuple[Hub, User, User],
+def _at(server: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(server["last_activity"]).replace("Z", "+00:00"))
+
+
+def test_the_culler_stops_chatty_commands_not_working_agents_until_the_keepalive(
+    hub: tuple[Hub, User, User], tmp_path: Path
 ) -> None:
-    """Default policy ``agents``: bob's dev-server-like shell that prints every second never
-    moves the activity the hub has of bob; alice's agent pane (a custom agent that prints, so
-    'working') moves hers, until ``max_keepalive_hours`` after her own last request."""
+    """Default policy ``agents``, jupyterhub-idle-culler with an 8 s timeout: bob, whose only
+    pane is a command printing every second (a dev server's log), is culled, and the activity
+    the hub had of him never moved after his last request; alice, whose agent pane works (a
+    custom agent that prints, so 'working'), is not culled while her keep-alive lasts (20 s
+    after her last request), and is culled after it though her agent still works. Runs last:
+    it ends both servers."""
     h, alice, bob = hub
     bob_sid = _space(h, bob)
-    _pane(h, bob, bob_sid, {"kind": "command", "argv": TICKER})
+    bob_pane = _pane(h, bob, bob_sid, {"kind": "command", "argv": TICKER})
     bob_done = datetime.now(timezone.utc)
     alice_sid = _space(h, alice)
     agent = _pane(h, alice, alice_sid, {"kind": "agent", "agent": "custom", "argv": TICKER})
     alice_done = datetime.now(timezone.utc)
     limit = alice_done + timedelta(seconds=KEEPALIVE_S)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "JUPYTERHUB_API_TOKEN": h.service_token,
+        leftovers.MARK: os.environ.get(leftovers.MARK, ""),
+    }
+    argv = [sys.executable, "-m", "jupyterhub_idle_culler", f"--url={h.url}/hub/api"]
+    argv += ["--timeout=8", "--cull-every=1"]
+    log_path = tmp_path / "culler.log"
+    with log_path.open("wb") as log:
+        culler = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    seen: dict[str, list[datetime]] = {alice.name: [], bob.name: []}
+    culled: dict[str, datetime] = {}
+    bob_ticks: int | None = None
+    alice_state: str | None = None
+    pane_path = f"/api/spaces/{alice_sid}/panes/{agent['id']}"
+    try:
+        deadline = time.monotonic() + KEEPALIVE_S + 40
+        while time.monotonic() < deadline and alice.name not in culled:
+            now = datetime.now(timezone.utc)
+            for user in (alice, bob):
+                if user.name in culled:
+                    continue
+                server = _running(h, user)
+                if server is None:
+                    culled[user.name] = now
+                else:
+                    seen[user.name].append(_at(server))
+            if bob.name not in culled:  # a read: it must not count as activity either
+                bob_ticks = _screen(h, bob, bob_sid, bob_pane["id"]).count("tick")
+            if alice.name not in culled and now > limit:
+                code, pane = h.user_api(alice, "GET", pane_path)
+                if code == 200:
+                    alice_state = pane["agent_state"]
+            time.sleep(1)
+    finally:
+        culler.terminate()
+        culler.wait(10)
+    log_text = log_path.read_text(errors="replace")[-3000:]
 
-    seen: dict[str, list[tuple[datetime, datetime]]] = {alice.name: [], bob.name: []}
-    end = time.monotonic() + KEEPALIVE_S + 12
-    while time.monotonic() < end:
-        now = datetime.now(timezone.utc)
-        for user in (alice, bob):
-            seen[user.name].append((now, _hub_last_activity(h, user)))
-        time.sleep(1)
-
-    # bob: nothing after his last request, though his command printed all along.
-    bob_values = [v for _, v in seen[bob.name]]
-    assert max(bob_values) <= bob_done + timedelta(seconds=1), bob_values
-    assert _screen(h, bob, bob_sid, _only_pane(h, bob, bob_sid)).count("tick") > 10
-
-    # alice: her agent kept her active well past her last request...
-    alice_values = [v for _, v in seen[alice.name]]
-    assert max(alice_values) > alice_done + timedelta(seconds=KEEPALIVE_S / 2), alice_values
-    # ...but never past the keep-alive, and not at all in the last seconds (the culler's turn).
-    assert max(alice_values) <= limit + timedelta(seconds=1), (alice_values, limit)
-    tail = [v for t, v in seen[alice.name] if t > limit + timedelta(seconds=6)]
-    assert tail and len(set(tail)) == 1, tail
-    # The agent still works: it is the keep-alive, not the agent, that ended.
-    code, pane = h.user_api(alice, "GET", f"/api/spaces/{alice_sid}/panes/{agent['id']}")
-    assert code == 200 and pane["agent_state"] == "working", pane
-
-
-def _only_pane(h: Hub, user: User, sid: str) -> str:
-    code, space = h.user_api(user, "GET", f"/api/spaces/{sid}")
-    assert code == 200, space
-    ticking = [p for p in space["panes"] if p.get("kind") == "command"]
-    return str(ticking[-1]["id"])
+    # bob: his command printed all along, yet the hub's activity of him never moved after his
+    # last request, and the culler stopped him while alice's agent kept her.
+    assert bob_ticks is not None and bob_ticks > 3
+    assert seen[bob.name] and max(seen[bob.name]) <= bob_done + timedelta(seconds=1), seen
+    assert bob.name in culled, log_text
+    assert culled[bob.name] < limit, (culled, limit)
+    # alice: active well past her last request, never past the keep-alive; culled after it,
+    # with her agent still working (the keep-alive ended, not the work).
+    assert max(seen[alice.name]) > alice_done + timedelta(seconds=KEEPALIVE_S / 2), seen
+    assert max(seen[alice.name]) <= limit + timedelta(seconds=1), (seen, limit)
+    assert alice.name in culled, log_text
+    assert culled[alice.name] > limit, (culled, limit)
+    assert alice_state == "working"
