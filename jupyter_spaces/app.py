@@ -7,10 +7,23 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default, observe, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Int,
+    List,
+    TraitError,
+    Unicode,
+    default,
+    observe,
+    validate,
+)
 
 from .handlers import route_table
 from .host.tmux import TmuxServer, default_socket_dir
+from .hub import describe, hub_server, identity_problems
 from .manager import SpaceManager
 from .services.settings import LIVE_FIELDS, SpacesSettings
 from .snapshots.schedule import parse_schedule
@@ -106,6 +119,23 @@ class SpacesApp(ExtensionApp):
         config=True,
         help="Seconds between checks of pane states (exits, vanished sessions) for the "
         "change announcements.",
+    )
+
+    activity_policy = Enum(
+        ["agents", "output", "none"],
+        "agents",
+        config=True,
+        help="What panes do on their own that counts as server activity (the last_activity "
+        "JupyterHub's idle culler reads): 'agents', an agent pane working or waiting for its "
+        "user; 'output', any output of any pane; 'none', nothing. Typing into a pane counts "
+        "under every policy.",
+    )
+    max_keepalive_hours = Float(
+        12.0,
+        min=0.0,
+        config=True,
+        help="Hours after the user's own last activity (requests, kernels, typing) after which "
+        "panes alone no longer keep the server alive (0: they never do).",
     )
 
     sessions_index_path = Unicode(
@@ -247,6 +277,13 @@ class SpacesApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None and self.serverapp.event_logger is not None
+        hub = hub_server()
+        if hub is not None:
+            self.log.info(
+                "jupyter-spaces: %s", describe(hub, self.socket_dir, self.sessions_index_path)
+            )
+            for problem in identity_problems(hub):
+                self.log.warning("jupyter-spaces: %s", problem)
         self.serverapp.event_logger.register_event_schema(EVENTS_SCHEMA)
         assert self.serverapp.web_app is not None
         self._services_settings = self.spaces_settings()

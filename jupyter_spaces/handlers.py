@@ -59,6 +59,14 @@ class SpacesAPIHandler(APIHandler):
         await super().prepare()
         await self.manager.ready()
 
+    def update_api_activity(self) -> None:
+        """Reads are what an open front end does on its own (re-reading a space after an
+        event, refreshing lists): they are not user activity for JupyterHub's idle culler.
+        Changes (create, type, restart, save a layout) are, as jupyter-server counts them."""
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        super().update_api_activity()
+
     async def require_execute(self) -> None:
         if not await ensure_async(
             self.authorizer.is_authorized(self, self.current_user, "execute", AUTH_RESOURCE)

@@ -16,6 +16,7 @@ from typing import Any
 from .agent_panes import AgentPanes
 from .agents import SessionIndex
 from .host.tmux import TmuxError, TmuxServer
+from .services.activity import Activity
 from .services.agent_sessions import AgentSessions
 from .services.agent_state import AgentStates
 from .services.common import check_size
@@ -43,8 +44,11 @@ class SpaceManager:
         index = SessionIndex(settings.sessions_index_path, roots=settings.agent_roots or None)
         agents = AgentPanes(index, index.roots("claude"))
         self.workspaces = Workspaces(settings, log)
-        self.panes = Panes(settings, log, emit, host, self.workspaces, web_settings)
+        self.panes = Panes(settings, log, emit, host, self.workspaces)
         self.agent_states = AgentStates(settings, log, emit, self.workspaces, self.panes, index)
+        # What of the panes keeps the server from JupyterHub's idle culler.
+        self.activity = Activity(settings, log, self.agent_states.busy, web_settings)
+        self.panes.typed.append(self.activity.typed)
         self.spaces = Spaces(
             settings, log, emit, self.workspaces, self.panes, agents, self.agent_states
         )
@@ -120,6 +124,7 @@ class SpaceManager:
                 if any(e.space and e.space.panes for e in self.workspaces.all()):
                     infos = await self.panes.announce_states()
                     await self.agent_states.refresh(infos)
+                    self.activity.update(infos)
                 await self.agent_sessions.poll()
             except Exception:  # keep polling whatever one round hit
                 self.log.exception("jupyter-spaces: pane state poll failed")

@@ -11,6 +11,7 @@ trap 'rc=$?; python -m tests.leftovers || rc=1; exit $rc' EXIT
 
 ./scripts/ensure-tmux.sh
 ./scripts/ensure-chromium.sh
+./scripts/ensure-hub.sh      # JupyterHub's proxy and setfacl, for tests/test_hub.py
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 (cd labextension && npm ci --no-audit --no-fund)

@@ -15,6 +15,7 @@ from jupyter_core.paths import jupyter_config_path
 from ..agent_state.model import parse_trail
 from ..app import SpacesApp
 from ..host.tmux import INSTALL_HINT, PaneInfo, TmuxError, TmuxServer, is_stale, session_name
+from ..hub import describe, hub_server, identity_problems
 from ..registry import Registry
 from ..store import WorkspaceStore
 from .base import _Command
@@ -163,6 +164,15 @@ def diagnose(app: SpacesApp) -> list[dict[str, str]]:
         f"{len(entries) - len(unwritable)} of {len(entries)} writable"
         + (f"; not writable: {', '.join(unwritable)}" if unwritable else ""),
     )
+
+    hub = hub_server()
+    if hub is not None:
+        problems = identity_problems(hub)
+        check(
+            "jupyterhub",
+            not problems,
+            "; ".join(problems) or describe(hub, app.socket_dir, app.sessions_index_path),
+        )
 
     enabled = _extension_enabled()
     check(

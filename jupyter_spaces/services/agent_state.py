@@ -217,6 +217,10 @@ class AgentStates:
             if sid == space_id and seen.state.state == "needs_input"
         )
 
+    def busy(self) -> bool:
+        """Whether any agent pane is ``working`` or ``needs_input`` as last seen."""
+        return any(s.state.state in ("working", "needs_input") for s in self._seen.values())
+
     def timeline(self, space_id: str, pane_id: str, since: float) -> dict[str, Any]:
         entry = self.workspaces.entry(space_id)
         if entry.space is None or pane_id not in entry.space.panes:

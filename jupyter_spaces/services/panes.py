@@ -1,4 +1,4 @@
-"""Panes: the pane host (the private tmux server), live streams, pane states and activity.
+"""Panes: the pane host (the private tmux server), live streams, pane states and typing.
 
 The only service that talks to tmux. Pane state (running with a pid, exited with a code, gone)
 is never cached for answers: it is read from tmux when asked, so a server that restarts, or a
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from ..agent_state.instrument import Reporter
@@ -77,15 +75,12 @@ class Panes:
         emit: Emit,
         host: TmuxServer,
         workspaces: Workspaces,
-        web_settings: dict[str, Any],
     ) -> None:
         self.settings = settings
         self.log = log
         self.emit = emit
         self.tmux = host
         self.workspaces = workspaces
-        # The dict jupyter-server reads ``*_last_activity`` from (the app's own is a copy).
-        self.web_settings = web_settings
         self.streams: dict[str, PaneStream] = {}
         self._stream_starting: dict[str, asyncio.Future[PaneStream]] = {}
         self._closing: set[asyncio.Future[None]] = set()
@@ -98,7 +93,8 @@ class Panes:
         self._states: dict[tuple[str, str], tuple[str, int | None]] = {}
         # Panes that input was last refused to because they had exited (see ``_live``).
         self._deaf: set[tuple[str, str]] = set()
-        self.last_activity = 0.0
+        # Told each time a user types into a pane (the activity service counts it).
+        self.typed: list[Callable[[], None]] = []
         # Told (space id, pane id) when a pane's session is stopped: services that keep
         # something per pane forget it (an event, so this service needs none of them).
         self.stopped: list[Callable[[str, str], None]] = []
@@ -372,12 +368,10 @@ class Panes:
             del self.streams[stream.session]
 
     def touch(self) -> None:
-        """Typing into a pane counts as server activity (JupyterHub's idle culler reads
-        ``*_last_activity`` settings); output counts too, see ``announce_states``."""
-        now = time.monotonic()
-        if now - self.last_activity > 5:
-            self.last_activity = now
-            self.web_settings["spaces_last_activity"] = datetime.now(timezone.utc)
+        """A user typed into a pane: tell the listeners (what counts as server activity for
+        JupyterHub's idle culler is ``services/activity.py``'s to decide)."""
+        for listener in self.typed:
+            listener()
 
     # -- states ---------------------------------------------------------------------------
 
@@ -400,16 +394,9 @@ class Panes:
         return out
 
     async def announce_states(self) -> dict[tuple[str, str], PaneInfo]:
-        """Announce each pane whose state changed since the last look, and note activity;
-        returns what tmux said (for the agent states, read from the same look)."""
+        """Announce each pane whose state changed since the last look; returns what tmux said
+        (for the agent states and the activity, read from the same look)."""
         infos = await self.states()
-        # tmux notes each window's last output: a pane whose program works is server activity.
-        latest = max((i.activity for i in infos.values() if not i.dead), default=0)
-        if latest:
-            seen = datetime.fromtimestamp(latest, timezone.utc)
-            if seen > self.web_settings.get("spaces_last_activity", seen):
-                self.web_settings["spaces_last_activity"] = seen
-            self.web_settings.setdefault("spaces_last_activity", seen)
         for entry in self.workspaces.all():
             if entry.space is None:
                 continue

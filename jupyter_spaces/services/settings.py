@@ -44,6 +44,8 @@ class SpacesSettings:
     snapshot_keep_daily: int = 7
     snapshot_keep_weekly: int = 4
     snapshot_auto_prune: bool = True
+    activity_policy: str = "agents"
+    max_keepalive_hours: float = 12.0
 
     def flow(self) -> FlowSettings:
         """Flow control for a stream started now."""
