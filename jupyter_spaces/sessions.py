@@ -15,7 +15,8 @@ import contextlib
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,53 @@ CATCH_UP_SECONDS = 1.0
 MAX_LIMIT = 500
 
 SpacesOf = Callable[[], Iterable[tuple[str, Path]]]
+
+
+async def _changes(dirs: list[Path], stop: asyncio.Event) -> AsyncIterator[set[Any]]:
+    """The changes watchfiles sees under ``dirs`` until ``stop`` is set or this is closed.
+
+    ``watchfiles.watch`` runs in a daemon thread of ours, not through ``awatch``: awatch's
+    anyio worker thread is no daemon, so a jupyter-server ended by a SIGINT it does not
+    handle (no terminal, as under JupyterHub's LocalProcessSpawner) would never exit."""
+    import watchfiles
+
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[set[Any] | BaseException | None] = asyncio.Queue()
+    halt = threading.Event()
+
+    def hand_over(item: set[Any] | BaseException | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def run() -> None:
+        try:
+            for changes in watchfiles.watch(
+                *dirs,
+                watch_filter=_wanted,
+                stop_event=halt,
+                debounce=WATCH_DEBOUNCE_MS,
+                step=50,
+                rust_timeout=1000,
+                yield_on_timeout=False,
+                raise_interrupt=False,
+            ):
+                hand_over(changes)
+        except Exception as e:
+            hand_over(e)
+        else:
+            hand_over(None)
+
+    threading.Thread(target=run, name="jupyter-spaces-watch", daemon=True).start()
+    stopper = asyncio.ensure_future(stop.wait())
+    stopper.add_done_callback(lambda _: queue.put_nowait(None))
+    try:
+        while (item := await queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        halt.set()
+        stopper.cancel()
 
 
 def watch_dirs(index: SessionIndex) -> list[Path]:
@@ -122,8 +170,6 @@ class SessionService:
         await self._poll()
 
     async def _watch(self) -> None:
-        import watchfiles
-
         while True:
             dirs = [d for d in watch_dirs(self.index) if d.is_dir()]
             stop = asyncio.Event()
@@ -136,15 +182,7 @@ class SessionService:
                 if not dirs:
                     await stop.wait()
                 else:
-                    async for changes in watchfiles.awatch(
-                        *dirs,
-                        watch_filter=_wanted,
-                        stop_event=stop,
-                        debounce=WATCH_DEBOUNCE_MS,
-                        step=50,
-                        rust_timeout=1000,
-                        yield_on_timeout=False,
-                    ):
+                    async for changes in _changes(dirs, stop):
                         await self._sync_paths(sorted({p for _c, p in changes}))
             finally:
                 checker.cancel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -202,5 +203,28 @@ def test_modes_tmux_cannot_report_survive_sigkill(tmp_path: Path, sockdir: Path)
         assert "\x1b[?1004h" in redraw, "focus events, kept in tmux, are on after the restart"
         assert received.endswith(f"\x1b[200~{PASTE}\x1b[201~".encode())
         assert psutil.Process(pane["pid"]).is_running()
+    finally:
+        srv.stop()
+
+
+def test_sigint_without_a_terminal_stops_the_server(tmp_path: Path, sockdir: Path) -> None:
+    """JupyterHub's LocalProcessSpawner stops a server with SIGINT, and the server has no
+    terminal: jupyter-server then ends its loop with KeyboardInterrupt and Python waits for
+    every non-daemon thread. The session watcher's thread must not be one (it was: the server
+    never exited), so the stop is quick and the final captures run."""
+    from .agent_env import environ, make_agent_env
+
+    agents = make_agent_env(tmp_path)
+    root = tmp_path / "root"
+    root.mkdir()
+    srv = ServerProcess(root, sockdir, tmp_path / "data", env=environ(agents)).start()
+    try:
+        wait(lambda: "agent sessions indexed" in srv.log.read_text())
+        assert srv.proc is not None
+        srv.proc.send_signal(signal.SIGINT)
+        try:
+            srv.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the server did not exit after SIGINT") from None
     finally:
         srv.stop()
