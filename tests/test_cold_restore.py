@@ -117,6 +117,11 @@ def test_everything_comes_back_after_the_machine_restarts(machine, tmp_path):
         assert len(calls) == 2
         assert calls[-1]["argv"] == ["--resume", agent["session_id"], "--model", "m"]
         assert calls[-1]["cwd"] == str(root / "proj")
+        # The resumed agent starts as `starting`, then its hooks say it waits at its prompt.
+        url = f"/api/spaces/{sid}/panes/{agent['id']}"
+        wait(lambda: srv.request("GET", url)[1]["agent_state"] == "idle")
+        timeline = [s["state"] for s in srv.request("GET", f"{url}/states")[1]["states"]]
+        assert timeline[-2:] == ["starting", "idle"], timeline
 
         wait(
             lambda: (
