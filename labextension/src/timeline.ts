@@ -47,6 +47,7 @@ import {
   keptBecause,
   layoutLines,
   layoutSummary,
+  needsSeconds,
   parseRules,
   pruneHeadline,
   readTimelineList,
@@ -668,8 +669,9 @@ export class TimelinePanel extends Widget {
       h.className = 'jp-Spaces-timelineDayLabel';
       h.textContent = group.key ? dayLabel(group.key, now, trans) : trans.__('Unknown date');
       section.appendChild(h);
+      const seconds = needsSeconds(group.snapshots);
       for (const s of group.snapshots) {
-        section.appendChild(this._item(s, doomed.has(s.id)));
+        section.appendChild(this._item(s, doomed.has(s.id), seconds));
       }
       nodes.push(section);
     }
@@ -680,7 +682,7 @@ export class TimelinePanel extends Widget {
     }
   }
 
-  private _item(s: ITimelineSnapshot, doomed: boolean): HTMLElement {
+  private _item(s: ITimelineSnapshot, doomed: boolean, seconds: boolean): HTMLElement {
     const trans = this._trans;
     const item = this._div('jp-Spaces-timelineItem');
     item.dataset.snapshotId = s.id;
@@ -700,7 +702,7 @@ export class TimelinePanel extends Widget {
     const time = document.createElement('time');
     time.className = 'jp-Spaces-timelineTime';
     time.dateTime = s.created;
-    time.textContent = timeOfDay(s.created) || '?';
+    time.textContent = timeOfDay(s.created, seconds) || '?';
     time.title = formatTimestamp(s.created) || s.created;
     const reason = document.createElement('span');
     reason.className = 'jp-Spaces-timelineReason';
@@ -713,7 +715,7 @@ export class TimelinePanel extends Widget {
     name.title = trans.__('id %1', s.id);
     const pin = document.createElement('span');
     pin.className = 'jp-Spaces-timelinePin';
-    pin.textContent = s.pinned ? '📌' : '';
+    pin.textContent = s.pinned ? trans.__('pinned') : '';
     pin.title = s.pinned ? trans.__('Pinned: never pruned') : '';
     pin.setAttribute('aria-label', s.pinned ? trans.__('pinned') : '');
     const size = document.createElement('span');

@@ -144,14 +144,28 @@ export function dayKey(ms: number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
-/** "14:05" for a time, in the browser's time zone. */
-export function timeOfDay(value: string | number | null | undefined): string {
+/** "14:05" (or "14:05:09" with seconds) for a time, in the browser's time zone. */
+export function timeOfDay(value: string | number | null | undefined, seconds = false): string {
   const t = parseTime(value ?? null);
   if (t === null) {
     return '';
   }
   const d = new Date(t);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return seconds ? `${hm}:${pad(d.getSeconds())}` : hm;
+}
+
+/** Whether two of these snapshots fall in the same minute: then the list shows seconds. */
+export function needsSeconds(snapshots: readonly Pick<ISnapshot, 'created'>[]): boolean {
+  const seen = new Set<string>();
+  for (const s of snapshots) {
+    const hm = timeOfDay(s.created);
+    if (hm !== '' && seen.has(hm)) {
+      return true;
+    }
+    seen.add(hm);
+  }
+  return false;
 }
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -234,7 +248,11 @@ export function uniqueSizeTitle(snapshot: Pick<ITimelineSnapshot, 'unique_bytes'
   if (typeof snapshot.unique_bytes !== 'number') {
     return trans.__('%1 as whole files', whole);
   }
-  return trans.__('Deleting it alone frees %1; it holds %2 as whole files (the rest is shared with other snapshots).', formatBytes(snapshot.unique_bytes), whole);
+  return trans.__(
+    'Deleting it alone frees %1 (its own files and the chunks no other snapshot shares); its workspace file, screens and transcripts are %2 as whole files.',
+    formatBytes(snapshot.unique_bytes),
+    whole
+  );
 }
 
 // ---- the schedule -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import {
   keptBecause,
   layoutLines,
   layoutSummary,
+  needsSeconds,
   parseRules,
   pruneHeadline,
   readTimelineList,
@@ -107,7 +108,10 @@ describe('grouping by day', () => {
 
   it('shows the time of day in the local zone', () => {
     assert.equal(timeOfDay(at(2026, 11, 24, 7, 5)), '07:05');
+    assert.equal(timeOfDay(at(2026, 11, 24, 7, 5), true).slice(0, 6), '07:05:');
     assert.equal(timeOfDay('nonsense'), '');
+    assert.equal(needsSeconds([{ created: at(2026, 11, 24, 7, 5) }, { created: at(2026, 11, 24, 7, 6) }]), false);
+    assert.equal(needsSeconds([{ created: at(2026, 11, 24, 7, 5) }, { created: at(2026, 11, 24, 7, 5) }]), true);
     assert.equal(dayKey(new Date(2026, 0, 2, 3).getTime()), '2026-01-02');
   });
 });
@@ -124,7 +128,7 @@ describe('sizes', () => {
     assert.equal(uniqueSize({ unique_bytes: 1536, bytes: 90000 }), '1.5 KiB');
     assert.equal(uniqueSize({ unique_bytes: 0, bytes: 90000 }), '0 B');
     assert.equal(uniqueSize({ bytes: 3 * 1024 * 1024 }), '3 MiB');
-    assert.match(uniqueSizeTitle({ unique_bytes: 1536, bytes: 4096 }), /frees 1\.5 KiB; it holds 4 KiB/);
+    assert.match(uniqueSizeTitle({ unique_bytes: 1536, bytes: 4096 }), /frees 1\.5 KiB .*are 4 KiB as whole files/);
     assert.equal(uniqueSizeTitle({ bytes: 4096 }), '4 KiB as whole files');
   });
 
