@@ -33,6 +33,7 @@ import type {
   IDiskUsage,
   IPolicyPruneResult,
   IRetentionRules,
+  IScreenText,
   ISnapshotSettings,
   ITimelineSnapshot,
   RuleName,
@@ -59,6 +60,7 @@ import {
   scheduleChoice,
   scheduleText,
   scheduleValue,
+  screenPreview,
   screenText,
   snapshotPaneLabel,
   timeOfDay,
@@ -96,6 +98,10 @@ class TimelineAPI {
 
   prune(spaceId: string, keep: IRetentionRules, dryRun: boolean): Promise<IPolicyPruneResult> {
     return this._request('POST', [spaceId, 'snapshots', 'prune'], { dry_run: dryRun, keep }) as Promise<IPolicyPruneResult>;
+  }
+
+  screen(spaceId: string, snapshotId: string, paneId: string): Promise<IScreenText> {
+    return this._request('GET', [spaceId, 'snapshots', snapshotId, 'screens', paneId]) as Promise<IScreenText>;
   }
 
   settingsOf(spaceId: string): Promise<ISnapshotSettings> {
@@ -834,7 +840,12 @@ export class TimelinePanel extends Widget {
     for (const p of panes) {
       const li = document.createElement('li');
       li.dataset.paneId = p.id;
-      li.textContent = `${snapshotPaneLabel(p, p.id)}: ${screenText(p, trans)}`;
+      const label = `${snapshotPaneLabel(p, p.id)}: ${screenText(p, trans)}`;
+      if (d === null || !(p.screen_bytes > 0)) {
+        li.textContent = label;
+      } else {
+        li.appendChild(this._screen(s.id, p.id, label));
+      }
       ul.appendChild(li);
     }
     parts.push(ul);
@@ -860,6 +871,62 @@ export class TimelinePanel extends Widget {
       parts.push(cl);
     }
     node.replaceChildren(...parts);
+  }
+
+  /** A pane's saved screen, read when first opened; kept open across redraws. */
+  private _screen(snapshotId: string, paneId: string, label: string): HTMLElement {
+    const trans = this._trans;
+    const key = `${snapshotId}/${paneId}`;
+    const details = document.createElement('details');
+    details.className = 'jp-Spaces-timelineScreen';
+    const summary = document.createElement('summary');
+    summary.textContent = label;
+    const pre = document.createElement('pre');
+    pre.className = 'jp-Spaces-timelineScreenText';
+    details.append(summary, pre);
+    const show = () => {
+      const got = this._screens.get(key);
+      if (got === undefined) {
+        pre.textContent = trans.__('Loading…');
+        return;
+      }
+      if (typeof got === 'string') {
+        pre.textContent = trans.__('Could not read the screen: %1', got);
+        pre.dataset.error = 'true';
+        return;
+      }
+      const text = screenPreview(got.text);
+      pre.textContent = got.truncated ? `${trans.__('[the end of the screen]')}\n${text}` : text || trans.__('(empty)');
+      details.dataset.loaded = 'true';
+    };
+    details.addEventListener('toggle', () => {
+      if (details.open) {
+        this._openScreens.add(key);
+      } else {
+        this._openScreens.delete(key);
+        return;
+      }
+      show();
+      if (this._screens.has(key)) {
+        return;
+      }
+      this._api
+        .screen(this.spaceId, snapshotId, paneId)
+        .then(
+          got => this._screens.set(key, got),
+          error => this._screens.set(key, messageOf(error))
+        )
+        .then(() => {
+          if (!this.isDisposed && details.isConnected) {
+            show();
+          }
+        });
+    });
+    if (this._openScreens.has(key)) {
+      details.open = true;
+      show();
+    }
+    return details;
   }
 
   private _heading(text: string): HTMLElement {
@@ -915,6 +982,8 @@ export class TimelinePanel extends Widget {
   private _detail: ITimelineSnapshot | null = null;
   private _detailError: string | null = null;
   private _detailSeq = 0;
+  private _screens = new Map<string, IScreenText | string>();
+  private _openScreens = new Set<string>();
   private _settings: ISnapshotSettings | null = null;
   private _settingsError: string | null = null;
   private _choice: ScheduleChoice | null = null;

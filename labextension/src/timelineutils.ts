@@ -457,6 +457,35 @@ export function screenText(pane: Pick<ISnapshotPane, 'screen_bytes'>, trans: ITr
   return n > 0 ? trans.__('%1 of screen text', formatBytes(n)) : trans.__('no screen text');
 }
 
+/** A pane's screen text as GET …/snapshots/{id}/screens/{pane} gives it. */
+export interface IScreenText {
+  pane_id: string;
+  text: string;
+  /** Size of the whole saved screen. */
+  bytes: number;
+  /** Only the end of the screen is in text. */
+  truncated: boolean;
+}
+
+/**
+ * Saved screen text made safe to show as plain text: escape sequences (colours, cursor moves)
+ * dropped, carriage returns before newlines dropped, other control characters and those that
+ * reorder text shown as escapes, trailing blank lines trimmed.
+ */
+export function screenPreview(text: string): string {
+  const plain = String(text ?? '')
+    // eslint-disable-next-line no-control-regex
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
+    // eslint-disable-next-line no-control-regex
+    .replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)/g, '')
+    .replace(/\r\n/g, '\n');
+  return plain
+    .split('\n')
+    .map(line => visibleText(line.replace(/\t/g, '    ').replace(/\s+$/, '')))
+    .join('\n')
+    .replace(/\n+$/, '');
+}
+
 // ---- pruning ------------------------------------------------------------------------------
 
 /** The rules as typed in the prune form: "" for none (0), else a whole number. Throws when not. */

@@ -25,6 +25,7 @@ import {
   scheduleSeconds,
   scheduleText,
   scheduleValue,
+  screenPreview,
   screenText,
   timeOfDay,
   uniqueSize,
@@ -247,6 +248,16 @@ describe('the preview', () => {
   it('says how much screen text a pane kept', () => {
     assert.equal(screenText(panes[0]), '2.1 KiB of screen text');
     assert.equal(screenText(panes[1]), 'no screen text');
+  });
+});
+
+describe('screen text', () => {
+  it('shows saved screen text as plain text', () => {
+    assert.equal(screenPreview('$ ls\r\n\x1b[1;34mdir\x1b[0m  file   \r\n\n\n'), '$ ls\ndir  file');
+    assert.equal(screenPreview('\x1b]0;title\x07a\tb'), 'a    b');
+    assert.equal(screenPreview('x\u202ey\x07'), 'x\\u202ey\\x07');
+    assert.equal(screenPreview('a\\tb'), 'a\\tb');
+    assert.equal(screenPreview(''), '');
   });
 });
 

@@ -23,6 +23,7 @@ let server;
 let browser;
 let page;
 let space;
+let shellPane;
 /** The snapshots taken through the API, oldest first. */
 const taken = [];
 
@@ -63,7 +64,15 @@ before(async () => {
   fs.mkdirSync(path.join(server.root, 'proj'));
   await server.start();
   space = await server.json('POST', '/api/spaces', { path: 'proj' });
-  await server.json('POST', `/api/spaces/${space.id}/panes`, { kind: 'shell', title: 'work' });
+  const shell = await server.json('POST', `/api/spaces/${space.id}/panes`, { kind: 'shell', title: 'work' });
+  shellPane = shell.id;
+  // Something on its screen for the snapshots to keep.
+  await sleep(500);
+  await server.json('POST', `/api/spaces/${space.id}/panes/${shell.id}/input`, { text: 'echo timeline-$((6*7))\r' });
+  await waitFor(async () => {
+    const r = await server.json('GET', `/api/spaces/${space.id}/panes/${shell.id}/screen`);
+    return JSON.stringify(r).includes('timeline-42');
+  }, 'the echo on the screen');
   for (let i = 0; i < 3; i++) {
     if (i > 0) {
       await sleep(1100); // ids and times are by the second
@@ -109,6 +118,10 @@ describe('the snapshot timeline in JupyterLab', () => {
     assert.equal(await page.textContent(`${timeline()} .jp-Spaces-timelineLayoutSummary`), '1 pane: 1 shell');
     assert.match(await page.textContent(`${timeline()} .jp-Spaces-timelineLayout`), /work \(shell\)/);
     assert.match(await page.textContent(`${timeline()} .jp-Spaces-timelinePanes li`), /^work \(shell\): /);
+    // Its screen, as text, read when opened.
+    await page.click(`${timeline()} .jp-Spaces-timelinePanes li[data-pane-id="${shellPane}"] summary`);
+    await page.waitForSelector(`${timeline()} .jp-Spaces-timelineScreen[data-loaded="true"]`);
+    assert.match(await page.textContent(`${timeline()} .jp-Spaces-timelineScreenText`), /timeline-42/);
 
     // And from the palette's command, for a space given by id: the same tab.
     await page.evaluate(id => window.jupyterapp.commands.execute('jupyter-spaces:open-snapshot-timeline', { spaceId: id }), space.id);
