@@ -306,6 +306,13 @@ class SnapshotHandler(SpacesAPIHandler):
         self.finish()
 
 
+class SnapshotScreenHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, space_id: str, snapshot_id: str, pane_id: str) -> None:
+        self.reply(await self.manager.snapshots.get_screen(space_id, snapshot_id, pane_id))
+
+
 class SnapshotRestoreHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
@@ -530,6 +537,7 @@ def route_table() -> list[tuple[str, type]]:
         (rf"{base}/{_ID}/snapshots/settings", SnapshotSettingsHandler),
         (snapshot, SnapshotHandler),
         (rf"{snapshot}/restore", SnapshotRestoreHandler),
+        (rf"{snapshot}/screens/{_PANE}", SnapshotScreenHandler),
         (rf"{base}/{_ID}/panes", PanesHandler),
         (pane, PaneHandler),
         (rf"{pane}/input", PaneInputHandler),

@@ -96,6 +96,14 @@ class Snapshots:
         snap = await asyncio.to_thread(snaps.read, entry.dir, snapshot_id)
         return {**snap.public(), "layout": snaps.layout(snap)}
 
+    async def get_screen(self, space_id: str, snapshot_id: str, pane_id: str) -> dict[str, Any]:
+        """A pane's screen text as the snapshot holds it (the timeline's preview)."""
+        from ..snapshots.screens import screen_text
+
+        entry = self.workspaces.entry(space_id)
+        snap = await asyncio.to_thread(snaps.read, entry.dir, snapshot_id)
+        return await asyncio.to_thread(screen_text, snap, pane_id)
+
     # -- taking ------------------------------------------------------------------------------
 
     async def create_snapshot(self, space_id: str, body: dict[str, Any]) -> dict[str, Any]:

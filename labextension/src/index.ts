@@ -29,6 +29,7 @@ import { SessionsModel } from './sessions';
 import { SpacesSidebar } from './sidebar';
 import { SnapshotsPanel } from './snapshots';
 import { SpaceView } from './spaceview';
+import { timelinePlugin } from './timeline';
 import type { ITerminalSettings } from './tokens';
 import { CommandIDs, DEFAULT_SETTINGS, ISpaces, PLUGIN_ID } from './tokens';
 
@@ -308,5 +309,5 @@ const notificationsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, sidebarPlugin, notificationsPlugin];
+export default [plugin, sidebarPlugin, notificationsPlugin, timelinePlugin];
 export { ISpaces } from './tokens';
