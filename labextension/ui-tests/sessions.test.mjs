@@ -140,7 +140,11 @@ before(async () => {
   });
   const bin = path.join(server.dir, 'bin');
   fs.mkdirSync(bin);
-  fs.writeFileSync(path.join(bin, 'claude'), '#!/bin/sh\necho "FAKE-CLAUDE $*"\n', { mode: 0o755 });
+  // It takes --settings (the state hooks jupyter-spaces adds) as the real one does, and shows
+  // the rest of its command line.
+  fs.writeFileSync(path.join(bin, 'claude'), '#!/bin/sh\n[ "$1" = --settings ] && shift 2\necho "FAKE-CLAUDE $*"\n', {
+    mode: 0o755
+  });
   for (const d of ['claude', 'codex', 'gemini-home']) {
     fs.mkdirSync(path.join(server.dir, 'agents', d), { recursive: true });
   }

@@ -190,6 +190,10 @@ describe('trust, snapshots and autorestart in JupyterLab', () => {
   });
 
   it('takes snapshots from the sidebar and the panel, and lists them', async () => {
+    // Trusting the space took a "before trust" snapshot: this test starts from none.
+    for (const snap of (await server.json('GET', `/api/spaces/${cloned.id}/snapshots`)).snapshots) {
+      await server.json('DELETE', `/api/spaces/${cloned.id}/snapshots/${snap.id}`);
+    }
     await page.click(`${sidebarSpace()} [data-action="take-snapshot"]`);
     await page.waitForSelector('.jp-Dialog input');
     await page.fill('.jp-Dialog input', 'before the change');
@@ -249,15 +253,19 @@ describe('trust, snapshots and autorestart in JupyterLab', () => {
 
   it('deletes one snapshot and prunes the rest', async () => {
     await page.click(`.lm-TabBar-tab[data-id="jp-Spaces-snapshots-tab-${cloned.id}"]`);
+    // The restore took a "before restore" snapshot of its own: three now.
+    const before = (await server.json('GET', `/api/spaces/${cloned.id}/snapshots`)).snapshots;
+    assert.equal(before.length, 3);
+    await page.waitForFunction(sel => document.querySelectorAll(sel).length === 3, rows());
     const id = await page.$$eval(rows(), els => els[0].dataset.snapshotId);
     await page.click(`${rows()}[data-snapshot-id="${id}"] [data-action="delete-snapshot"]`);
     await page.waitForSelector('.jp-Dialog');
     await page.click('.jp-Dialog .jp-mod-warn');
     await dialogGone();
-    await page.waitForFunction(sel => document.querySelectorAll(sel).length === 1, rows());
+    await page.waitForFunction(sel => document.querySelectorAll(sel).length === 2, rows());
     const left = (await server.json('GET', `/api/spaces/${cloned.id}/snapshots`)).snapshots;
-    assert.equal(left.length, 1);
-    assert.notEqual(left[0].id, id);
+    assert.equal(left.length, 2);
+    assert.ok(!left.some(s => s.id === id));
 
     await page.click(`${panel()} [data-action="prune-snapshots"]`);
     await page.waitForSelector('.jp-Dialog input');
@@ -266,7 +274,9 @@ describe('trust, snapshots and autorestart in JupyterLab', () => {
     await page.waitForSelector('.jp-Dialog .jp-mod-warn');
     await page.click('.jp-Dialog .jp-mod-warn');
     await dialogGone();
-    await page.waitForSelector(`${panel()} .jp-Spaces-snapshotsEmpty`);
-    assert.equal((await server.json('GET', `/api/spaces/${cloned.id}/snapshots`)).snapshots.length, 0);
+    // A named snapshot is never pruned: "before the change" stays, alone.
+    await page.waitForFunction(sel => document.querySelectorAll(sel).length === 1, rows());
+    const kept = (await server.json('GET', `/api/spaces/${cloned.id}/snapshots`)).snapshots;
+    assert.deepEqual(kept.map(s => s.name), ['before the change']);
   });
 });
