@@ -164,6 +164,40 @@ def parse_when(raw: str, what: str, tz: ZoneInfo, now: float) -> float:
     return t
 
 
+def space_finder(spaces: Iterable[tuple[str, str]]) -> Callable[[str | None], str | None]:
+    """``space_of(cwd)``: the space whose folder holds ``cwd`` (the deepest when they nest)."""
+    dirs = sorted(((d.rstrip("/") or "/", i) for i, d in spaces), key=lambda x: -len(x[0]))
+
+    def space_of(cwd: str | None) -> str | None:
+        if not cwd:
+            return None
+        for d, space_id in dirs:
+            if cwd == d or cwd.startswith(d.rstrip("/") + "/"):
+                return space_id
+        return None
+
+    return space_of
+
+
+def flat_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A report's rows as flat records (for CSV and tables): dimensions, then the figures."""
+    out = []
+    for row in result["rows"]:
+        flat = {k: v for k, v in row.items() if k not in ("tokens", "seconds")}
+        for k in ("cost_usd", "unpriced_tokens", "sessions"):
+            flat.pop(k, None)
+        flat.update(row["tokens"])
+        flat.update(
+            cost_usd=row["cost_usd"],
+            unpriced_tokens=row["unpriced_tokens"],
+            sessions=row["sessions"],
+        )
+        for state, sec in (row.get("seconds") or {}).items():
+            flat[f"{state}_seconds"] = sec
+        out.append(flat)
+    return out
+
+
 # -- buckets ----------------------------------------------------------------------------------
 
 
