@@ -170,6 +170,20 @@ def test_five_hour_blocks() -> None:
     ]
 
 
+def test_active_block_burn_rate_and_projection() -> None:
+    q = parse_query({"by": "block"}, [])
+    now = ts("2026-03-01T11:00:00+00:00")
+    events = [
+        ev("2026-03-01T10:30:00+00:00", "house", i=1000),
+        ev("2026-03-01T10:59:00+00:00", "house", o=1000),
+    ]
+    out = report(events, q, Pricer({"house": {"input": 1.0, "output": 1.0}}), space_of, now=now)
+    [row] = out["rows"]
+    assert row["active"] and row["block"] == "2026-03-01T10:00:00+00:00"
+    assert row["burn_rate_per_hour"] == {"tokens": 2000, "cost_usd": 0.002}
+    assert row["projected"] == {"tokens": 10000, "cost_usd": 0.01}
+
+
 def test_two_dimensions_sessions_and_space_filter() -> None:
     events = [
         ev("2026-03-01T10:00:00+00:00", sid="s1", i=5),

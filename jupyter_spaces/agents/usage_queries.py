@@ -87,9 +87,10 @@ class UsageQueries:
                 "COALESCE(SUM(u.cache_read), 0), COALESCE(SUM(u.cache_creation), 0), "
                 "COALESCE(SUM(u.reasoning), 0) FROM sessions s "
                 "JOIN parts p ON p.sid = s.sid AND p.active = 1 "
-                "JOIN usage u ON u.pid = p.pid AND u.dup = 0 "
-                "WHERE s.agent = ? AND (s.id = ? OR (s.is_subagent = 1 AND s.parent_id = ?))",
-                (agent, root, root),
+                "JOIN usage u ON u.pid = p.pid AND u.dup = 0 WHERE s.sid IN ("
+                "SELECT sid FROM sessions WHERE agent = ?1 AND id = ?2 UNION ALL "
+                "SELECT sid FROM sessions WHERE agent = ?1 AND parent_id = ?2 AND is_subagent = 1)",
+                (agent, root),
             ).fetchone()
             i, o, cr, cc, r = row
             out[(agent, root)] = Tokens(i, o, cr, cc, r, i + o + cr + cc)

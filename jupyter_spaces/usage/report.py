@@ -335,6 +335,8 @@ def report(
                 d["block"] = _iso(k, tz)
                 d["block_end"] = _iso(k + BLOCK_SECONDS, tz)
                 d["active"] = k <= now < k + BLOCK_SECONDS
+                if d["active"]:
+                    _burn(d, acc, k, now)
             elif dim == "session":
                 agent, sid = k
                 d.update(agent=agent, session_id=sid, title=title_of(agent, sid))
@@ -352,6 +354,21 @@ def report(
         "rows": [d for _, d in out_rows],
         "totals": totals.row(False),
         "estimate": ESTIMATE,
+    }
+
+
+def _burn(d: dict[str, Any], acc: _Acc, start: float, now: float) -> None:
+    """The active block's burn rate per hour so far, and its projection to the block's end."""
+    elapsed = max(now - start, 60.0)
+    tokens = sum(acc.tokens[:4])
+    d["burn_rate_per_hour"] = {
+        "tokens": round(tokens / elapsed * 3600),
+        "cost_usd": None if acc.unpriced else round(acc.cost / elapsed * 3600, 6),
+    }
+    left = start + BLOCK_SECONDS - now
+    d["projected"] = {
+        "tokens": round(tokens + tokens / elapsed * left),
+        "cost_usd": None if acc.unpriced else round(acc.cost + acc.cost / elapsed * left, 6),
     }
 
 
