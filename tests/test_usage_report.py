@@ -251,6 +251,7 @@ BAD_PARAMETERS: list[tuple[dict[str, str], str]] = [
     ({"until": "2026-13-01"}, "until must be an ISO-8601"),
     ({"since": "nan"}, "since must be"),
     ({"since": "1e300"}, "since must be"),
+    ({"since": "99999w"}, "since must be"),
     ({"since": "2026-03-02", "until": "2026-03-01"}, "since must be before until"),
     ({"tz": "Mars/Olympus"}, "unknown time zone"),
     ({"tz": "../../etc/passwd"}, "IANA time zone"),

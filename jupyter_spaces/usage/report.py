@@ -138,11 +138,11 @@ def parse_when(raw: str, what: str, tz: ZoneInfo, now: float) -> float:
     """POSIX seconds of ``raw``: POSIX seconds, an ISO-8601 time (naive: in ``tz``), a date (its
     midnight in ``tz``) or a span back from now (``24h``, ``7d``, ``4w``)."""
     m = _RELATIVE.fullmatch(raw)
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        return now - n * {"h": 3600, "d": 86400, "w": 7 * 86400}[unit]
     try:
-        t = float(raw)
+        if m:
+            t = now - int(m.group(1)) * {"h": 3600, "d": 86400, "w": 7 * 86400}[m.group(2)]
+        else:
+            t = float(raw)
     except ValueError:
         t = math.nan
         try:
