@@ -282,3 +282,33 @@ def test_times_in_the_query_zone() -> None:
         ).year
         == 2026
     )
+
+
+def test_fast_prices_equal_genai_prices_across_tiers() -> None:
+    import random
+
+    from genai_prices import Usage, calc_price
+
+    rnd = random.Random(14)
+    t = ts("2026-03-01T00:00:00+00:00")
+    when = datetime.fromtimestamp(t, timezone.utc)
+    p = Pricer()
+    for agent, model, provider in (
+        ("claude", "claude-sonnet-4-5", "anthropic"),
+        ("gemini", "gemini-2.5-pro", "google"),
+        ("codex", "gpt-5", "openai"),
+    ):
+        for _ in range(200):
+            i, o, cr, cc = (rnd.choice([0, rnd.randrange(1, 400_000)]) for _ in range(4))
+            exact = calc_price(
+                Usage(
+                    input_tokens=i + cr + cc,
+                    output_tokens=o,
+                    cache_read_tokens=cr,
+                    cache_write_tokens=cc,
+                ),
+                model,
+                provider_id=provider,
+                genai_request_timestamp=when,
+            ).total_price
+            assert p.cost(agent, model, t, i, o, cr, cc) == pytest.approx(float(exact), rel=1e-9)

@@ -28,6 +28,7 @@ PROVIDERS = {"claude": "anthropic", "codex": "openai", "gemini": "google"}
 OVERRIDE_RATES = ("input", "output", "cache_read", "cache_write")
 _BEDROCK = re.compile(r"(?:^|[./])anthropic\.(claude-[a-z0-9.-]+?)(?:-v\d+(?::\d+)?)?$")
 _MILLION = Decimal(1_000_000)
+_EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
 
 
 class PriceOverrideError(ValueError):
@@ -96,20 +97,36 @@ class Pricer:
                 + cache_creation * rates.get("cache_write", 0.0)
             )
             return total / 1e6
-        day = datetime.fromtimestamp(time, timezone.utc).date().toordinal()
+        day = int(time // 86400) + _EPOCH_ORDINAL  # the UTC day, without a datetime
         price = _library_price(PROVIDERS.get(agent), model, day)
         if price is None:
             return None
-        return float(price(input, output, cache_read, cache_creation))
+        return price(input, output, cache_read, cache_creation)
 
 
 class _Price:
-    """One model's rates on one day, as a callable over token counts (flat or tiered)."""
+    """One model's rates on one day, as a callable over token counts.
+
+    genai-prices' own calculation costs tens of microseconds a call, too slow for a year of
+    events; its prices are linear in the token counts within a long-context tier (a tier applies
+    to the whole request once its total input passes the tier's start), so the coefficients of
+    each tier region are read from genai-prices once (by pricing one probe per token kind at a
+    total input inside the region) and each event is then a dot product."""
 
     def __init__(self, model_price: Any) -> None:
-        self.model_price = model_price
+        from genai_prices.types import TieredPrices
 
-    def __call__(self, input: int, output: int, cache_read: int, cache_creation: int) -> Decimal:
+        self.model_price = model_price
+        starts = {
+            t.start
+            for v in vars(model_price).values()
+            if isinstance(v, TieredPrices)
+            for t in v.tiers
+        }
+        self.starts = sorted(starts)
+        self._rates: dict[int, tuple[float, float, float, float]] = {}
+
+    def _exact(self, input: int, output: int, cache_read: int, cache_creation: int) -> Decimal:
         from genai_prices import Usage
 
         # genai-prices counts input_tokens as all input, the cached parts within it.
@@ -120,6 +137,31 @@ class _Price:
             cache_write_tokens=cache_creation,
         )
         return Decimal(self.model_price.calc_price(usage)["total_price"])
+
+    def rates(self, region: int) -> tuple[float, float, float, float]:
+        """USD per token of input, output, cache read, cache write in a tier region (0: up to
+        the first tier's start; k: above the k-th start)."""
+        got = self._rates.get(region)
+        if got is None:
+            total = (
+                self.starts[region - 1] + 1 if region else (self.starts[0] if self.starts else 1)
+            )
+            total = max(total, 1)
+            base = self._exact(total, 0, 0, 0)
+            got = (
+                float(base) / total,
+                float(self._exact(total, total, 0, 0) - base) / total,
+                float(self._exact(0, 0, total, 0)) / total,
+                float(self._exact(0, 0, 0, total)) / total,
+            )
+            self._rates[region] = got
+        return got
+
+    def __call__(self, input: int, output: int, cache_read: int, cache_creation: int) -> float:
+        total = input + cache_read + cache_creation
+        region = sum(1 for s in self.starts if total > s)
+        a, b, c, d = self.rates(region)
+        return a * input + b * output + c * cache_read + d * cache_creation
 
 
 @lru_cache(maxsize=4096)
