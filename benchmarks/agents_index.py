@@ -497,6 +497,29 @@ def search_times(index: SessionIndex, words: list[str], n: int) -> tuple[list[fl
     return times, hits
 
 
+USAGE_QUERIES = ("day", "model,day", "session", "block")
+
+
+def usage_times(index: SessionIndex, n: int) -> dict[str, tuple[list[float], int]]:
+    """Each usage report over all the index's events (``GET /api/spaces/usage`` without the
+    HTTP), ``n`` times: (seconds of each run, rows)."""
+    from jupyter_spaces.usage.pricing import Pricer
+    from jupyter_spaces.usage.report import parse_query, report
+
+    pricer = Pricer()
+    out: dict[str, tuple[list[float], int]] = {}
+    for by in USAGE_QUERIES:
+        times, rows = [], 0
+        for _ in range(n):
+            t = time.perf_counter()
+            q = parse_query({"by": by, "tz": "Europe/Berlin"}, [])
+            got = report(index.usage_events(q.since, q.until), q, pricer, lambda cwd: None)
+            times.append(time.perf_counter() - t)
+            rows = len(got["rows"])
+        out[by] = (times, rows)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=float, default=1.0, help="corpus size factor (default 1)")
@@ -505,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument("--queries", type=int, default=400, help="queries per search row")
     ap.add_argument("--trials", type=int, default=5, help="appends per agent")
+    ap.add_argument("--usage-runs", type=int, default=20, help="runs per usage report row")
     ap.add_argument("--no-server", action="store_true", help="skip the server rows")
     ap.add_argument("--no-ccusage", action="store_true", help="skip the ccusage comparison")
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -586,6 +610,18 @@ def main(argv: list[str] | None = None) -> int:
                     pct(times, 95) <= TARGET_SEARCH_P95_MS,
                     note=f"{args.queries} queries over {len(words)} words, median "
                     f"{statistics.median(hits):.0f} matching messages per query",
+                )
+            events = sum(1 for _ in index.usage_events())
+            for by, (times, rows) in usage_times(index, args.usage_runs).items():
+                ms = [x * 1000 for x in times]
+                res.data[f"usage_{by}_ms"] = ms
+                res.add(
+                    f"usage report by={by}, p50 / p95",
+                    f"{pct(ms, 50):.0f} / {pct(ms, 95):.0f} ms",
+                    f"p95 ≤ {TARGET_SEARCH_P95_MS:g} ms",
+                    pct(ms, 95) <= TARGET_SEARCH_P95_MS,
+                    note=f"{args.usage_runs} runs over all {events} usage events, {rows} rows, "
+                    "priced per event",
                 )
         finally:
             index.close()

@@ -27,6 +27,7 @@ from .hub import describe, hub_server, identity_problems
 from .manager import SpaceManager
 from .services.settings import LIVE_FIELDS, SpacesSettings
 from .snapshots.schedule import parse_schedule
+from .usage.pricing import PriceOverrideError, check_overrides
 
 EVENTS_SCHEMA = Path(__file__).parent / "schema" / "events.json"
 
@@ -137,6 +138,21 @@ class SpacesApp(ExtensionApp):
         help="Hours after the user's own last activity (requests, kernels, typing) after which "
         "panes alone no longer keep the server alive (0: they never do).",
     )
+
+    usage_price_overrides = Dict(
+        config=True,
+        help="Prices that replace genai-prices' for these model names, in USD per million "
+        "tokens, e.g. {'my-model': {'input': 1.0, 'output': 4.0, 'cache_read': 0.1, "
+        "'cache_write': 1.25}} (a rate left out is 0). Usage of a model neither these nor "
+        "genai-prices know is shown unpriced, never as $0.",
+    )
+
+    @validate("usage_price_overrides")
+    def _check_price_overrides(self, proposal: dict[str, Any]) -> dict[str, dict[str, float]]:
+        try:
+            return check_overrides(proposal["value"])
+        except PriceOverrideError as e:
+            raise TraitError(str(e)) from None
 
     sessions_index_path = Unicode(
         config=True,

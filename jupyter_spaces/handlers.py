@@ -330,6 +330,13 @@ class SessionsHandler(SpacesAPIHandler):
         self.reply(await self.manager.sessions.search(query_args(self)))
 
 
+class UsageHandler(SpacesAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.manager.usage.report(query_args(self)))
+
+
 class SessionHandler(SpacesAPIHandler):
     @web.authenticated
     @authorized
@@ -525,6 +532,7 @@ def route_table() -> list[tuple[str, type]]:
         (base, SpacesHandler),
         # Before "{base}/{space_id}", which would take "sessions" for a space id.
         (rf"{base}/sessions", SessionsHandler),
+        (rf"{base}/usage", UsageHandler),
         (session, SessionHandler),
         (rf"{session}/messages", SessionMessagesHandler),
         (rf"{session}/resume", SessionResumeHandler),

@@ -25,6 +25,7 @@ from .services.restore import Restore
 from .services.settings import SpacesSettings
 from .services.snapshots import Snapshots
 from .services.spaces import Spaces
+from .services.usage import Usage
 from .services.workspaces import SpaceEntry, Workspaces
 
 __all__ = ["SpaceEntry", "SpaceManager", "check_size"]
@@ -80,6 +81,7 @@ class SpaceManager:
         )
         # The sessions API (search, one session, its messages) is the session service's own.
         self.sessions = self.agent_sessions.sessions
+        self.usage = Usage(settings, log, index, self.sessions, self.agent_states)
         self._started: asyncio.Future[None] | None = None
         self._poller: asyncio.Task[None] | None = None
 

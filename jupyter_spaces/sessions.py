@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .agents import AGENT_NAMES, SearchQueryError, Session, SessionIndex, valid_session_id
-from .agents.model import iso_to_epoch
+from .agents.model import epoch_to_iso, iso_to_epoch
 from .errors import SpacesError
 from .paths import relative_to_root, resolve_inside
 
@@ -242,7 +242,30 @@ class SessionService:
         return best[1] if best else None
 
     def session_json(self, session: Session) -> dict[str, Any]:
+        """The session as the API shows it. ``tokens`` is its own transcript's; ``tokens_total``
+        adds its sub-agents (as ccusage's session report and Claude Code's cost report do), each
+        response counted once; ``subagents`` lists those, nested, with their own figures."""
         d = session.to_json()
+        if session.is_subagent:
+            d["tokens_total"] = self.index.subagent_usage(session.agent, session.id).to_dict()
+            d["subagents"] = []
+        else:
+            key = (session.agent, session.id)
+            d["tokens_total"] = self.index.usage_totals([key])[key].to_dict()
+            d["subagents"] = [
+                {
+                    "id": sub.id,
+                    "title": sub.title,
+                    "agent_type": sub.meta.get("agent_type"),
+                    "started": epoch_to_iso(sub.started),
+                    "last_activity": epoch_to_iso(sub.last_activity),
+                    "models": sub.models,
+                    "message_count": sub.message_count,
+                    "tokens": self.index.subagent_usage(sub.agent, sub.id).to_dict(),
+                    "gone": sub.gone,
+                }
+                for sub in self.index.subagents_of(session.agent, session.id)
+            ]
         d["space_id"] = self.space_of(session.cwd)
         try:
             d["path"] = relative_to_root(self.root, Path(session.cwd)) if session.cwd else None

@@ -28,6 +28,7 @@ SERVER = (
     "safefs",
     "services",
     "registry",
+    "usage",
     "restore",
     "sessions",
     "snapshots",

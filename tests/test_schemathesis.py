@@ -37,13 +37,15 @@ MAX_TIME = 50
 def _schema_with_examples(dest: Path, space_id: str, sessions_only: bool = False) -> Path:
     """The OpenAPI document with the ids that exist as examples, so that the examples and
     coverage phases reach past the 404s into the handlers' real work; ``sessions_only``: just
-    the agent-session reads (schemathesis's own path filters do not combine reliably)."""
+    the agent-session reads and the usage report (schemathesis's own path filters do not combine
+    reliably)."""
     doc = yaml.safe_load(SCHEMA.read_text())
     if sessions_only:
         doc["paths"] = {
             k: v
             for k, v in doc["paths"].items()
-            if k.startswith("/api/spaces/sessions") and not k.endswith("/resume")
+            if (k.startswith("/api/spaces/sessions") and not k.endswith("/resume"))
+            or k == "/api/spaces/usage"
         }
     known = {"space_id": space_id, "agent": "claude", "session_id": SID}
 

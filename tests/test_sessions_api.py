@@ -29,6 +29,7 @@ pytestmark = needs_tmux
 A = "5b1c9d3e-1111-4a2b-8c3d-aaaaaaaaaaaa"  # claude, in proj/sub
 X = "019a2b3c-2222-7d4e-9f00-bbbbbbbbbbbb"  # codex, in proj
 G = "7e8f9a0b-3333-4c5d-8e6f-cccccccccccc"  # gemini, outside the root
+SUB_USAGE = {"input_tokens": 1, "output_tokens": 2, "cache_read_input_tokens": 3}
 
 
 def corpus(env: AgentEnv, root: Path) -> None:
@@ -38,6 +39,15 @@ def corpus(env: AgentEnv, root: Path) -> None:
         [
             c_user(A, "teach the zebra to count", 0, cwd=sub),
             c_assistant(A, "m1", text("the zebra counts to three"), 1, cwd=sub),
+        ],
+    )
+    # A sub-agent of A: nested under it, its usage in A's total, never a session of its own.
+    side = {"isSidechain": True, "agentId": "ab12"}
+    write_lines(
+        claude_project(env.claude, sub) / A / "subagents" / "agent-ab12.jsonl",
+        [
+            c_user(A, "count the stripes", 2, cwd=sub, **side),
+            c_assistant(A, "m2", text("forty"), 3, cwd=sub, usage=SUB_USAGE, **side),
         ],
     )
     proj = str(root / "proj")
@@ -98,6 +108,10 @@ async def test_list_search_filters_and_messages(agent_env, api, jp_root_dir):  #
     )
     assert a["title"] == "teach the zebra to count" and a["message_count"] == 2
     assert a["tokens"]["total"] == 10 + 100 + 1000 + 5 and a["gone"] is False
+    assert a["tokens_total"]["total"] == 10 + 100 + 1000 + 5 + 1 + 2 + 3
+    [nested] = a["subagents"]
+    assert nested["id"] == "ab12" and nested["title"] == "count the stripes"
+    assert nested["tokens"]["total"] == 6 and nested["message_count"] == 2
     assert a["started"].endswith("Z") or a["started"].endswith("+00:00")
 
     [hit] = await listing(api, q="zebra")

@@ -123,6 +123,17 @@ class StateHistory:
         keys = ("state", "start", "end", "source", "reason", "agent", "session_id")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def intervals(self, since: float, until: float, now: float) -> list[dict[str, Any]]:
+        """The intervals that overlap ``[since, until)``, an open one ending at ``now``."""
+        with self._lock:
+            rows = self._db.execute(
+                'SELECT space_id, pane_id, agent, session_id, state, start, COALESCE("end", ?) '
+                'FROM intervals WHERE start < ? AND COALESCE("end", ?) > ? ORDER BY start, id',
+                (now, until, now, since),
+            ).fetchall()
+        keys = ("space_id", "pane_id", "agent", "session_id", "state", "start", "end")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
     def seconds_per_state(
         self, by: str, since: float, until: float, now: float
     ) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Generic, Protocol, TypeVar
 
-from .model import AgentName, Message, Session
+from .model import AgentName, Message, Session, UsageEvent
 
 # Read size: large enough that Python-level overhead per chunk is negligible.
 CHUNK = 1 << 20
@@ -85,7 +85,10 @@ class ParseResult:
     The index applies it in this order: if ``reset``, drop everything stored for the file; rename
     sessions per ``renamed``; delete messages with ``seq >= truncate[session]`` and those whose
     ``seq`` is in ``replaced[session]``; insert ``messages``; store ``sessions`` (complete
-    aggregates of every session the file holds) and ``state``.
+    aggregates of every session the file holds) and ``state``. Usage: with ``reset`` the file's
+    usage rows go too; for a session in ``usage_replace`` its rows in this file are replaced by the
+    ``usage`` events given for it; otherwise each event is stored by ``(part, key)``, an existing
+    one replaced only by a larger total (Claude's streaming placeholders only undercount).
     """
 
     sessions: dict[str, Session]
@@ -97,6 +100,8 @@ class ParseResult:
     truncate: dict[str, int] = field(default_factory=dict)
     replaced: dict[str, set[int]] = field(default_factory=dict)
     renamed: dict[str, str] = field(default_factory=dict)
+    usage: list[UsageEvent] = field(default_factory=list)
+    usage_replace: set[str] = field(default_factory=set)
     complete: bool = True  # False: the byte budget ran out first; call again with ``state``
 
 

@@ -65,6 +65,7 @@ from .model import (
     Message,
     Session,
     Tokens,
+    UsageEvent,
     clean_line,
     iso_to_epoch,
 )
@@ -199,6 +200,8 @@ class _FileParser:
         self.agent_type: str | None = d.get("agent_type")
         self.aggs = {k: _Agg(v) for k, v in d.get("sessions", {}).items()}
         self.messages: list[Message] = []
+        # Usage events this call found or enlarged, by (session, response id).
+        self.usage: dict[tuple[str, str], UsageEvent] = {}
         if data is None and self.subagent:
             self.agent_type = _sidecar_agent_type(path)
 
@@ -258,6 +261,24 @@ class _FileParser:
             # this file's own session is right for the common single-session file.
             self._agg(self.default_id).summary = rec["summary"][:MAX_NAME]
 
+    def _usage_event(
+        self, sid: str, key: str, rec: dict[str, Any], model: Any, new: list[int]
+    ) -> None:
+        """The response's usage event: its time is that of its first line (kept by the index
+        across calls too), its tokens those of its largest line."""
+        if not any(new):
+            return
+        prev = self.usage.get((sid, key))
+        ts = as_ts(rec.get("timestamp"))
+        t = prev.time if prev is not None else (iso_to_epoch(ts) if ts else None)
+        if t is None:
+            return  # a response without a time cannot be placed in any window
+        name = model if isinstance(model, str) and 0 < len(model) <= MAX_NAME else None
+        if name is None and prev is not None:
+            name = prev.model
+        i, o, cr, cc = new
+        self.usage[(sid, key)] = UsageEvent(sid, key, t, name, i, o, cr, cc)
+
     def _inline_sidechain(self, rec: dict[str, Any]) -> bool:
         return not self.subagent and rec.get("isSidechain") is True
 
@@ -291,6 +312,7 @@ class _FileParser:
                 base = old or [0, 0, 0, 0]
                 agg.tok = [t + n - o for t, n, o in zip(agg.tok, new, base, strict=True)]
                 agg.usage[key] = new
+                self._usage_event(sid, key, rec, model, new)
         if (
             isinstance(model, str)
             and len(model) <= MAX_NAME
@@ -457,6 +479,7 @@ class ClaudeFormat(AgentFormat):
         return ParseResult(
             sessions=run.parser.sessions(path),
             messages=run.parser.messages,
+            usage=list(run.parser.usage.values()),
             state=run.state,
             reset=run.reset,
             bytes_read=run.bytes_read,

@@ -81,6 +81,7 @@ from .model import (
     Message,
     Session,
     Tokens,
+    UsageEvent,
     clean_line,
     iso_to_epoch,
 )
@@ -156,7 +157,11 @@ class _FileParser:
         # [input incl. cached, cached, output incl. reasoning, reasoning, total]
         self.tok: list[int] = d.get("tok", [0, 0, 0, 0, 0])
         self.seq: int = d.get("seq", 0)
+        # The model of the current turn, and how many token_counts moved the running total.
+        self.model: str | None = d.get("model")
+        self.n_usage: int = d.get("n_usage", 0)
         self.messages: list[Message] = []
+        self.usage: list[UsageEvent] = []
 
     def dump(self) -> dict[str, Any]:
         return {
@@ -174,6 +179,8 @@ class _FileParser:
             "prev_total": self.prev_total,
             "tok": self.tok,
             "seq": self.seq,
+            "model": self.model,
+            "n_usage": self.n_usage,
         }
 
     def feed(self, rec: dict[str, Any]) -> None:
@@ -215,19 +222,16 @@ class _FileParser:
             if cwd is not None:
                 self.turn_cwd = cwd
             model = payload.get("model")
-            if (
-                isinstance(model, str)
-                and 0 < len(model) <= 256
-                and model not in self.models
-                and len(self.models) < 16
-            ):
-                self.models.append(model)
+            if isinstance(model, str) and 0 < len(model) <= 256:
+                self.model = model
+                if model not in self.models and len(self.models) < 16:
+                    self.models.append(model)
         elif t == "event_msg":
             et = payload.get("type")
             if et == "user_message" and isinstance(payload.get("message"), str):
                 self._prompt(payload["message"], ts)
             elif et == "token_count":
-                self._tokens(payload, count=True)
+                self._tokens(payload, count=True, ts=ts)
         elif t == "response_item":
             self._item(payload, ts, legacy=False)
         elif t == "compacted" and isinstance(payload.get("message"), str):
@@ -302,7 +306,7 @@ class _FileParser:
                     pass
             self._emit([("tool", TOOL_RESULT, brief(out))], ts)
 
-    def _tokens(self, payload: dict[str, Any], count: bool) -> None:
+    def _tokens(self, payload: dict[str, Any], count: bool, ts: str | None = None) -> None:
         info = payload.get("info")
         if not isinstance(info, dict):
             return
@@ -323,6 +327,28 @@ class _FileParser:
             delta = last
         if count and delta is not None:
             self.tok = [a + b for a, b in zip(self.tok, delta, strict=True)]
+            self._usage_event(delta, ts)
+
+    def _usage_event(self, delta: list[int], ts: str | None) -> None:
+        """One event per ``token_count`` that moved the running total (a repeated event adds
+        nothing, so it is no response of its own)."""
+        inp, cached, out, reasoning, _total = delta
+        t = iso_to_epoch(ts) if ts else None
+        if t is None or not (inp or out):
+            return  # no time to place it, or a compaction's zero-input, zero-output count
+        self.n_usage += 1
+        self.usage.append(
+            UsageEvent(
+                self.id or filename_id(self.path),
+                str(self.n_usage),
+                t,
+                self.model,
+                input=max(inp - cached, 0),
+                output=out,
+                cache_read=min(cached, inp),
+                reasoning=reasoning,
+            )
+        )
 
     def _emit(self, out: list[tuple[str, str, str]], ts: str | None) -> None:
         # The id is fixed by the first message: a header met later cannot move messages already
@@ -414,6 +440,7 @@ def _whole_file(p: _FileParser, size: int, malformed: int) -> ParseResult:
     return ParseResult(
         sessions={s.id: s},
         messages=p.messages,
+        usage=p.usage,
         state=FileState(size, malformed, {}),
         reset=True,
         bytes_read=size,
@@ -481,6 +508,7 @@ class CodexFormat(AgentFormat):
             # No session before a header line (the file is created before its first write ends).
             sessions={s.id: s} if run.parser.format else {},
             messages=run.parser.messages,
+            usage=run.parser.usage,
             state=run.state,
             reset=run.reset,
             bytes_read=run.bytes_read,

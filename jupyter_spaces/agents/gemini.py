@@ -65,6 +65,7 @@ from .model import (
     Message,
     Session,
     Tokens,
+    UsageEvent,
     clean_line,
     iso_to_epoch,
 )
@@ -314,6 +315,20 @@ class _FileParser:
             s.meta["project_hash"] = name
         return s
 
+    def usage(self, sid: str) -> list[UsageEvent]:
+        """Every current ``gemini`` message's usage (the state holds them all, and upserts and
+        rewinds change earlier ones, so the file's events are replaced whole each time)."""
+        out = []
+        for r in self.recs:
+            tok, ts = r[_TOK], r[_TS]
+            t = iso_to_epoch(ts) if ts else None
+            if not tok or t is None:
+                continue
+            i, o, cr, cc, reasoning, _total = tok
+            if i or o or cr or cc:
+                out.append(UsageEvent(sid, r[_ID], t, r[_MODEL], i, o, cr, cc, reasoning))
+        return out
+
     def result(self, state: FileState, reset: bool, read: int, malformed: int) -> ParseResult:
         s = self.session()
         sid = s.id
@@ -331,6 +346,8 @@ class _FileParser:
             truncate={sid: self.truncate} if self.truncate is not None and not reset else {},
             replaced={sid: self.replaced} if self.replaced and not reset else {},
             renamed={self.renamed_from: sid} if self.renamed_from and not reset else {},
+            usage=self.usage(sid) if listed else [],
+            usage_replace={sid} if listed else set(),
         )
 
 

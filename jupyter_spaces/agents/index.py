@@ -51,6 +51,7 @@ from .search import SearchHit as SearchHit
 from .search import SearchQueryError as SearchQueryError
 from .search import SessionQueries
 from .search import fts_query as fts_query
+from .usage_queries import UsageQueries
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def default_index_path() -> Path:
     return Path(jupyter_data_dir()) / "spaces" / "agent-sessions.sqlite"
 
 
-class SessionIndex(SessionQueries):
+class SessionIndex(SessionQueries, UsageQueries):
     """Thread-safe: any thread may query (each gets its own connection); ``sync``/``sync_file``
     serialise on one lock. ``roots`` maps an agent name to the directories to scan (defaults:
     each CLI's environment overrides and home-directory locations)."""
@@ -421,6 +422,7 @@ class SessionIndex(SessionQueries):
                 "SELECT pid, session_id FROM parts WHERE file_id = ?", (file_id,)
             ).fetchall()
             conn.executemany("DELETE FROM messages WHERE pid = ?", [(p,) for p, _ in old])
+            conn.executemany("DELETE FROM usage WHERE pid = ?", [(p,) for p, _ in old])
             conn.execute("DELETE FROM parts WHERE file_id = ?", (file_id,))
             batch.touched.update((agent, s) for _, s in old)
         for old_id, new_id in res.renamed.items():
@@ -438,6 +440,7 @@ class SessionIndex(SessionQueries):
                 ).fetchone()
             ):
                 conn.execute("DELETE FROM messages WHERE pid = ?", stale)
+                conn.execute("DELETE FROM usage WHERE pid = ?", stale)
                 conn.execute("DELETE FROM parts WHERE pid = ?", stale)
             conn.execute(
                 "UPDATE parts SET session_id = ?, sid = ? WHERE file_id = ? AND session_id = ?",
@@ -490,6 +493,40 @@ class SessionIndex(SessionQueries):
         conn.executemany(
             "UPDATE parts SET next_n = ? WHERE pid = ?",
             [(next_n[s], pids[s]) for s in {m.session_id for m in res.messages} if s in pids],
+        )
+        self._apply_usage(conn, res, pids)
+
+    def _apply_usage(
+        self, conn: sqlite3.Connection, res: ParseResult, pids: dict[str, int]
+    ) -> None:
+        conn.executemany(
+            "DELETE FROM usage WHERE pid = ?", [(pids[s],) for s in res.usage_replace if s in pids]
+        )
+        # A response seen again keeps its first time and model; its tokens grow only.
+        conn.executemany(
+            "INSERT INTO usage(pid, key, time, model, input, output, cache_read, cache_creation, "
+            "reasoning) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(pid, key) DO UPDATE SET "
+            "input = excluded.input, output = excluded.output, "
+            "cache_read = excluded.cache_read, cache_creation = excluded.cache_creation, "
+            "reasoning = excluded.reasoning, model = COALESCE(usage.model, excluded.model) "
+            "WHERE excluded.input + excluded.output + excluded.cache_read "
+            "+ excluded.cache_creation > usage.input + usage.output + usage.cache_read "
+            "+ usage.cache_creation",
+            [
+                (
+                    pids[e.session_id],
+                    e.key,
+                    e.time,
+                    e.model,
+                    e.input,
+                    e.output,
+                    e.cache_read,
+                    e.cache_creation,
+                    e.reasoning,
+                )
+                for e in res.usage
+                if e.session_id in pids
+            ],
         )
 
     def _sid(self, conn: sqlite3.Connection, agent: str, session_id: str) -> int:
@@ -624,6 +661,14 @@ class SessionIndex(SessionQueries):
             if t is not None and t[0].strip():
                 s.title, s.title_source = t[0], "thread_name"
         elif agent == "claude" and s.is_subagent and s.parent_id:
+            # Responses the parent session already counts are this sub-agent's replays.
+            conn.execute(
+                "UPDATE usage SET dup = EXISTS(SELECT 1 FROM sessions ps "
+                "JOIN parts pp ON pp.sid = ps.sid JOIN usage pu ON pu.pid = pp.pid "
+                "WHERE ps.agent = 'claude' AND ps.id = ? AND pu.key = usage.key) "
+                "WHERE pid IN (SELECT pid FROM parts WHERE sid = ?)",
+                (s.parent_id, rows[0][5]),
+            )
             ids = parent_ids.get(s.parent_id)
             if ids is None:
                 ids = parent_ids[s.parent_id] = self._claude_usage_ids(conn, s.parent_id)

@@ -2,7 +2,7 @@
 
 # Bump when the schema or the parsers' state layout changes: the index is then rebuilt (sessions
 # whose transcripts are already gone are lost with it, which is acceptable for a rare upgrade).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # A message's rowid is (part id << PART_SHIFT) + its ordinal in the part, so that full-text hits
 # group by part (and so by session) from the FTS index alone, without a join per hit.
 PART_SHIFT = 28
@@ -62,10 +62,26 @@ _SCHEMA = (
     """CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
       INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.mid, old.text);
     END""",
+    # One row per model response (see UsageEvent): kept with its part when the transcript is
+    # deleted, replaced when the file is re-read. ``dup`` marks a Claude sub-agent's copy of a
+    # response its parent session already counts (set when the sub-agent is merged).
+    """CREATE TABLE usage(
+      pid INTEGER NOT NULL,
+      key TEXT NOT NULL,
+      time REAL NOT NULL,
+      model TEXT,
+      input INTEGER NOT NULL,
+      output INTEGER NOT NULL,
+      cache_read INTEGER NOT NULL,
+      cache_creation INTEGER NOT NULL,
+      reasoning INTEGER NOT NULL,
+      dup INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY(pid, key)) WITHOUT ROWID""",
+    "CREATE INDEX usage_time ON usage(time)",
     """CREATE TABLE titles(
       agent TEXT NOT NULL,
       id TEXT NOT NULL,
       title TEXT NOT NULL,
       PRIMARY KEY(agent, id))""",
 )
-_TABLES = ("messages_fts", "messages", "parts", "sessions", "files", "titles")
+_TABLES = ("messages_fts", "messages", "usage", "parts", "sessions", "files", "titles")

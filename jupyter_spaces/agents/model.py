@@ -103,6 +103,29 @@ class Tokens:
 
 
 @dataclass(slots=True)
+class UsageEvent:
+    """One model response's usage, after the CLI's de-duplication rules (normalised as ``Tokens``:
+    ``input`` is uncached input, ``output`` includes ``reasoning``).
+
+    ``key`` names the response inside its file's share of the session (Claude: the API message
+    id; Codex: the ordinal of the ``token_count`` that moved the running total; Gemini: the
+    message id), so that a re-read line replaces, never adds. ``time`` is POSIX seconds (UTC)."""
+
+    session_id: str
+    key: str
+    time: float
+    model: str | None
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_creation: int = 0
+    reasoning: int = 0
+
+    def total(self) -> int:
+        return self.input + self.output + self.cache_read + self.cache_creation
+
+
+@dataclass(slots=True)
 class Message:
     """One searchable piece of a transcript.
 

@@ -11,6 +11,7 @@ from .doctor import DoctorApp, ListApp
 from .export import ExportApp
 from .snapshots import PinApp, PruneApp, RestoreApp, SnapshotApp, SnapshotsApp, UnpinApp
 from .trust import TrustApp
+from .usage import UsageApp
 
 
 class SpacesCLI(JupyterApp):
@@ -28,6 +29,7 @@ class SpacesCLI(JupyterApp):
         "pin": (PinApp, PinApp.description),
         "unpin": (UnpinApp, UnpinApp.description),
         "trust": (TrustApp, TrustApp.description),
+        "usage": (UsageApp, UsageApp.description),
     }
 
     def start(self) -> None:

@@ -194,6 +194,9 @@ class SpacesClient:
     def sessions(self, **query: Any) -> dict[str, Any]:
         return dict(self.request("GET", "api/spaces/sessions", query=query))
 
+    def usage(self, **query: Any) -> dict[str, Any]:
+        return dict(self.request("GET", "api/spaces/usage", query=query))
+
     def session(self, agent: str, session_id: str) -> dict[str, Any]:
         return dict(self.request("GET", f"api/spaces/sessions/{q(agent)}/{q(session_id)}"))
 

@@ -21,6 +21,7 @@ from .parsing import _Parser, _parser, _ShowHelp, _split
 from .results import HelpText, Result
 from .session_commands import SessionCommands
 from .snapshot_commands import SnapshotCommands
+from .usage_commands import UsageCommands
 
 __all__ = ["SpacesMagicError", "SpacesMagics", "SpacesUsageError"]
 
@@ -40,13 +41,15 @@ SUMMARY = """\
 %spaces export SESSION [-o PATH] save an agent session as a notebook
 %spaces snapshot [SPACE] [--name N]  snapshot a space (layout, screens, agent transcripts)
 %spaces snapshots [SPACE]        a space's snapshots, newest first
+%spaces usage [--by day] [--since 7d] [--agent A] [--space [S]]  tokens, cost (estimate) and
+                                 time per day, model, space, session… (a DataFrame with pandas)
 %spaces link [SPACE] [--clear]   link this notebook to a space (kept in its metadata); commands
                                  then default to that space
 Each subcommand takes --help. PANE is a pane id or title, or SPACE/PANE."""
 
 
 @magics_class
-class SpacesMagics(PaneCommands, SessionCommands, SnapshotCommands, Magics):
+class SpacesMagics(PaneCommands, SessionCommands, SnapshotCommands, UsageCommands, Magics):
     """``%spaces`` and ``%%spaces``. ``run(line, cell)`` is the same without IPython's display,
     for scripts and tests: it returns the result object or raises :class:`SpacesMagicError`."""
 
@@ -66,6 +69,7 @@ class SpacesMagics(PaneCommands, SessionCommands, SnapshotCommands, Magics):
             "export": (self._p_export, self.do_export),
             "snapshot": (self._p_snapshot, self.do_snapshot),
             "snapshots": (self._p_snapshots, self.do_snapshots),
+            "usage": (self._p_usage, self.do_usage),
             "link": (self._p_link, self.do_link),
             "help": (lambda: _parser("help", "Show the subcommands."), self.do_help),
         }

@@ -221,6 +221,10 @@ class AgentStates:
         """Whether any agent pane is ``working`` or ``needs_input`` as last seen."""
         return any(s.state.state in ("working", "needs_input") for s in self._seen.values())
 
+    def intervals(self, since: float, until: float) -> list[dict[str, Any]]:
+        """Every pane's state intervals overlapping ``[since, until)`` (open ones end now)."""
+        return self.history.intervals(since, until, time.time())
+
     def timeline(self, space_id: str, pane_id: str, since: float) -> dict[str, Any]:
         entry = self.workspaces.entry(space_id)
         if entry.space is None or pane_id not in entry.space.panes:

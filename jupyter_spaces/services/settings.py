@@ -46,6 +46,7 @@ class SpacesSettings:
     snapshot_auto_prune: bool = True
     activity_policy: str = "agents"
     max_keepalive_hours: float = 12.0
+    usage_price_overrides: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def flow(self) -> FlowSettings:
         """Flow control for a stream started now."""
