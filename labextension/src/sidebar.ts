@@ -29,13 +29,20 @@ import { Widget } from '@lumino/widgets';
 import { createAgentBadge, needsInputBadge, renderAgentBadge } from './agentbadge';
 import { needsInputCount } from './agentstate';
 import type { IPane, ISpace } from './api';
-import { snapshotIcon, spacesIcon } from './icons';
+import { AGENT_ICONS, snapshotIcon, spacesIcon } from './icons';
+import { agentAvailability, paneName } from './paneident';
 import type { SpacesModel } from './model';
 import type { SessionsModel } from './sessions';
 import { SessionsPanel } from './sessions';
 import { paneKindLabel } from './sessionutils';
 import { UNTRUSTED_MESSAGE, isUntrusted } from './snapshotutils';
 import { CommandIDs } from './tokens';
+
+const AGENT_COMMANDS: Array<[string, string]> = [
+  ['claude', CommandIDs.newClaude],
+  ['codex', CommandIDs.newCodex],
+  ['gemini', CommandIDs.newGemini]
+];
 
 export interface ISpacesSidebarOptions {
   model: SpacesModel;
@@ -141,7 +148,7 @@ export class SpacesSection extends Widget {
     const spacer = document.createElement('span');
     spacer.className = 'jp-Spaces-spacer';
     header.appendChild(spacer);
-    header.appendChild(this._button('create-space', CommandIDs.createSpace, {}, addIcon, trans.__('New space for the current folder')));
+    header.appendChild(this._button('create-space', CommandIDs.createSpace, {}, addIcon, trans.__('New space… (asks for the folder and the name)')));
     header.appendChild(this._button('refresh', CommandIDs.refresh, {}, refreshIcon));
     root.appendChild(header);
 
@@ -235,6 +242,11 @@ export class SpacesSection extends Widget {
     actions.className = 'jp-Spaces-spaceActions';
     if (!space.read_only) {
       actions.appendChild(this._button('new-shell', CommandIDs.newShell, args, terminalIcon, undefined, locked));
+      // Beside Shell, one per agent CLI: greyed, with the install command, when it is missing.
+      for (const [agent, command] of AGENT_COMMANDS) {
+        const reason = locked ?? agentAvailability(this._model.agents, agent).reason;
+        actions.appendChild(this._button(`new-${agent}`, command, args, AGENT_ICONS[agent], undefined, reason));
+      }
       actions.appendChild(this._button('new-command', CommandIDs.newCommand, args, runIcon, undefined, locked));
       actions.appendChild(this._button('rename-space', CommandIDs.renameSpace, args, editIcon, undefined, locked));
     }
@@ -279,11 +291,14 @@ export class SpacesSection extends Widget {
     );
     const title = document.createElement('span');
     title.className = 'jp-Spaces-paneItemTitle';
-    title.textContent = pane.title || kindLabel;
+    const named = paneName(pane, kindLabel, this._model.sessionTitle(pane));
+    title.textContent = named.title;
+    title.dataset.source = named.source;
+    li.dataset.title = named.title;
     const kind = document.createElement('span');
     kind.className = 'jp-Spaces-paneKind';
     kind.textContent = kindLabel;
-    kind.hidden = (pane.title || kindLabel) === kindLabel;
+    kind.hidden = named.title === kindLabel;
     const state = document.createElement('span');
     state.className = 'jp-Spaces-state';
     state.dataset.state = pane.state;

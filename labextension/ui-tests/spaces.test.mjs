@@ -96,6 +96,10 @@ describe('jupyter-spaces in JupyterLab', () => {
     await page.waitForFunction(() => document.querySelector('.jp-BreadCrumbs')?.textContent?.includes('proj'));
     await page.click('.lm-TabBar-tab[data-id="jp-Spaces-sidebar"]');
     await page.click('.jp-Spaces-sidebar [data-action="create-space"]');
+    // + asks for the folder (the file browser's, by default) and the name.
+    await page.waitForSelector('.jp-Dialog .jp-Spaces-newSpaceFolder');
+    assert.equal(await page.$eval('.jp-Dialog .jp-Spaces-newSpaceFolder', i => i.value), 'proj');
+    await page.click('.jp-Dialog .jp-mod-accept');
     [grid.a] = await waitForPanes(page, 1);
     const s = await space();
     assert.equal(s.path, 'proj');
