@@ -279,5 +279,10 @@ describe('findable, direct, identifiable (issue 16)', () => {
     await sleep(2500);
     assert.equal(await title(), 'monitor', 'a renamed pane keeps its name');
     await page.keyboard.type('q');
+    await waitFor(async () => (await server.json('GET', `/api/spaces/${s.id}`)).panes[0].foreground === 'bash', 'bash again');
+    // A shell at its prompt closes without a question (VS Code's rule: ask only for a child process).
+    await page.click(`.jp-Spaces-pane[data-pane-id="${p}"] [data-action="close"]`);
+    await waitFor(async () => (await server.json('GET', `/api/spaces/${s.id}`)).panes.length === 0, 'the idle shell to close');
+    assert.equal(await page.$('.jp-Dialog'), null, 'no dialog for an idle shell');
   });
 });
