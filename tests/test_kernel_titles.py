@@ -25,3 +25,13 @@ def test_a_chosen_title_stays_and_defaults_fall_back() -> None:
 
 def test_the_list_row_shows_it() -> None:
     assert pane_row(shell("htop"))[1] == "htop"
+
+
+def test_usage_lines_are_sentences_not_dicts() -> None:
+    from jupyter_spaces.kernel.pane_commands import PaneCommands
+
+    run = PaneCommands._p_run(None).format_usage()  # type: ignore[arg-type]
+    send = PaneCommands._p_send(None).format_usage()  # type: ignore[arg-type]
+    assert run.startswith("usage: %spaces run [SPACE] [--title T]"), run
+    assert send.startswith("usage: %spaces send [--space S]") and "|  %spaces send PANE" in send
+    assert "{" not in run + send
