@@ -139,6 +139,8 @@ export class SpacesSection extends Widget {
     const trans = this._trans;
     const model = this._model;
     const scroll = this._list?.scrollTop ?? 0;
+    // The list is drawn anew: keep the keyboard's place in it.
+    const focused = this._list?.contains(document.activeElement) ? rowKey(document.activeElement as HTMLElement) : null;
     const root = document.createElement('div');
     root.className = 'jp-Spaces-sidebarContent';
 
@@ -178,6 +180,8 @@ export class SpacesSection extends Widget {
 
     const list = (this._list = document.createElement('ul'));
     list.className = 'jp-Spaces-list';
+    list.setAttribute('role', 'tree');
+    list.setAttribute('aria-label', trans.__('Spaces'));
     const spaces = model.spaces;
     for (const space of spaces) {
       list.appendChild(this._space(space));
@@ -193,6 +197,67 @@ export class SpacesSection extends Widget {
     }
     this.node.replaceChildren(root);
     list.scrollTop = scroll;
+    list.addEventListener('keydown', event => this._onKey(event));
+    const rows = this._rows();
+    const again = focused === null ? undefined : rows.find(r => rowKey(r) === focused);
+    (again ?? rows[0])?.setAttribute('tabindex', '0');
+    again?.focus();
+  }
+
+  /** The keyboard's stops, in order: each space's row, then its panes. */
+  private _rows(): HTMLElement[] {
+    return Array.from(this._list?.querySelectorAll<HTMLElement>('.jp-Spaces-spaceRow, .jp-Spaces-paneItem') ?? []);
+  }
+
+  /**
+   * Arrow keys move between rows (one tab stop for the list, as in JupyterLab's file browser and
+   * VS Code's trees), Home/End jump, Enter or Space opens the space or the pane, Delete asks to
+   * delete a space, F2 renames.
+   */
+  private _onKey(event: KeyboardEvent): void {
+    const rows = this._rows();
+    const current = (event.target as HTMLElement).closest<HTMLElement>('.jp-Spaces-spaceRow, .jp-Spaces-paneItem');
+    const i = current === null ? -1 : rows.indexOf(current);
+    let next: HTMLElement | undefined;
+    switch (event.key) {
+      case 'ArrowDown':
+        next = rows[Math.min(i + 1, rows.length - 1)];
+        break;
+      case 'ArrowUp':
+        next = rows[Math.max(i - 1, 0)];
+        break;
+      case 'Home':
+        next = rows[0];
+        break;
+      case 'End':
+        next = rows[rows.length - 1];
+        break;
+      case 'Enter':
+      case ' ':
+        if (current !== null && event.target === current) {
+          current.click();
+          event.preventDefault();
+        }
+        return;
+      case 'F2':
+      case 'Delete': {
+        const spaceId = current?.closest<HTMLElement>('.jp-Spaces-space')?.dataset.spaceId;
+        if (spaceId !== undefined && current?.classList.contains('jp-Spaces-spaceRow')) {
+          const command = event.key === 'F2' ? CommandIDs.renameSpace : CommandIDs.deleteSpace;
+          void this._commands.execute(command, { spaceId });
+          event.preventDefault();
+        }
+        return;
+      }
+      default:
+        return;
+    }
+    event.preventDefault();
+    if (next !== undefined) {
+      rows.forEach(r => r.setAttribute('tabindex', '-1'));
+      next.setAttribute('tabindex', '0');
+      next.focus();
+    }
   }
 
   private _space(space: ISpace): HTMLLIElement {
@@ -205,6 +270,9 @@ export class SpacesSection extends Widget {
 
     const row = document.createElement('div');
     row.className = 'jp-Spaces-spaceRow';
+    row.tabIndex = -1;
+    row.setAttribute('role', 'treeitem');
+    row.setAttribute('aria-label', trans.__('Space %1 in %2', space.name, space.path || '/'));
     row.title = trans.__('Open %1', space.name);
     row.addEventListener('click', () => void this._commands.execute(CommandIDs.open, args));
 
@@ -278,6 +346,8 @@ export class SpacesSection extends Widget {
     const li = document.createElement('li');
     li.className = 'jp-Spaces-paneItem';
     li.dataset.paneId = pane.id;
+    li.tabIndex = -1;
+    li.setAttribute('role', 'treeitem');
     li.dataset.state = pane.state;
     const kindLabel = paneKindLabel(pane);
     li.title =
@@ -384,4 +454,14 @@ export class SpacesSection extends Widget {
   private _commands: CommandRegistry;
   private _trans: TranslationBundle;
   private _list: HTMLUListElement | null = null;
+}
+
+/** What identifies a row across redraws: its space, and its pane for a pane row. */
+function rowKey(el: HTMLElement | null): string | null {
+  const row = el?.closest<HTMLElement>('.jp-Spaces-spaceRow, .jp-Spaces-paneItem');
+  if (!row) {
+    return null;
+  }
+  const space = row.closest<HTMLElement>('.jp-Spaces-space')?.dataset.spaceId ?? '';
+  return row.classList.contains('jp-Spaces-paneItem') ? `${space}/${row.dataset.paneId}` : space;
 }

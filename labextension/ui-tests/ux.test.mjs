@@ -249,6 +249,34 @@ describe('findable, direct, identifiable (issue 16)', () => {
     await page.keyboard.press('Escape');
   });
 
+  it('the sidebar can be driven with the keyboard alone', async () => {
+    const s = await spaceFor('proj');
+    await page.evaluate(() => window.jupyterapp.shell.activateById('jp-Spaces-sidebar'));
+    await page.waitForSelector('.jp-Spaces-list [tabindex="0"]');
+    await page.focus('.jp-Spaces-list [tabindex="0"]');
+    const focused = () =>
+      page.evaluate(() => {
+        const el = document.activeElement;
+        return `${el.closest('.jp-Spaces-space')?.dataset.spaceId}/${el.dataset.paneId ?? ''}`;
+      });
+    // Down to the proj space's row, then to its second pane, and open it with Enter.
+    for (let i = 0; i < 30 && (await focused()) !== `${s.id}/`; i++) {
+      await page.keyboard.press('ArrowDown');
+    }
+    assert.equal(await focused(), `${s.id}/`);
+    const second = s.panes[1].id;
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await focused(), `${s.id}/${second}`);
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(
+      ([id, pane]) => document.querySelector(`.jp-Spaces-view[data-space-id="${id}"]`)?.dataset.activePane === pane,
+      [s.id, second]
+    );
+  });
+
   it('titles follow the foreground program (top, vim) until renamed', async () => {
     fs.mkdirSync(path.join(server.root, 'fourth'));
     const s = await server.json('POST', '/api/spaces', { path: 'fourth' });
