@@ -115,6 +115,7 @@ describe('findable, direct, identifiable (issue 16)', () => {
     for (const a of agents.filter(x => !x.installed)) {
       assert.ok(!labels.some(l => l.startsWith(a.name.split(' ')[0])), `no tile for the missing ${a.name}`);
     }
+    await page.screenshot({ path: path.join(results, 'ux-launcher.png') });
     await page.click(`${tile}:has-text("New Space Here")`);
     await waitForPanes(page, 1);
     const s = await spaceFor('proj');
