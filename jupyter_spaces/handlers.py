@@ -33,6 +33,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from .agents.launch import agent_clis
 from .errors import SpacesError
 from .host.stream import PaneStream, Watcher
 from .manager import SpaceManager
@@ -103,7 +104,12 @@ class SpacesHandler(SpacesAPIHandler):
     @authorized
     async def get(self) -> None:
         self.reply(
-            {"spaces": await self.manager.spaces.list_spaces(), "host": self.manager.panes.status()}
+            {
+                "spaces": await self.manager.spaces.list_spaces(),
+                "host": self.manager.panes.status(),
+                # Which agent CLIs panes can start (the buttons and launcher tiles ask).
+                "agents": agent_clis(),
+            }
         )
 
     @web.authenticated

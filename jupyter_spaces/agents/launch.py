@@ -133,6 +133,27 @@ def find_cli(program: str, env: Mapping[str, str] | None = None) -> str | None:
     return shutil.which(program, path=path)
 
 
+def agent_clis(env: Mapping[str, str] | None = None) -> list[dict[str, object]]:
+    """The agent CLIs this server knows, each with whether it is on the PATH panes get.
+
+    The front end shows a button per CLI (greyed, with ``install_hint``, when it is missing) and
+    a launcher tile per installed one.
+    """
+    out: list[dict[str, object]] = []
+    for agent, name in CLI_NAMES.items():
+        found = find_cli(agent, env)
+        out.append(
+            {
+                "agent": agent,
+                "name": name,
+                "installed": found is not None,
+                "path": found,
+                "install_hint": INSTALL_HINTS.get(agent),
+            }
+        )
+    return out
+
+
 def missing_cli_message(agent: str, program: str) -> str:
     name = CLI_NAMES.get(agent, program)
     hint = INSTALL_HINTS.get(agent)

@@ -58,7 +58,8 @@ class PaneCommands(SpacesContext):
 
     def _p_run(self) -> _Parser:
         p = _parser("run", "Start a pane: a shell, a command (after --) or an agent.")
-        p.usage = "%spaces run [SPACE] [--title T] [--cwd DIR] [--env K=V] [--agent A] [-- ARGV...]"
+        # argparse fills "%(prog)s" in a usage line; a bare "%spaces" would be read as "%s".
+        p.usage = "%(prog)s [SPACE] [--title T] [--cwd DIR] [--env K=V] [--agent A] [-- ARGV...]"
         p.add_argument("space", nargs="?", help="default: the linked space")
         p.add_argument("--title", help="the pane's title")
         p.add_argument("--cwd", help="folder relative to the space's folder")
@@ -103,7 +104,7 @@ class PaneCommands(SpacesContext):
 
     def _p_send(self) -> _Parser:
         p = _parser("send", "Type text into a pane, then Enter.")
-        p.usage = "%spaces send [--space S] [--no-enter] [--paste] PANE TEXT  |  %%spaces send PANE"
+        p.usage = "%(prog)s [--space S] [--no-enter] [--paste] PANE TEXT  |  %(prog)s PANE"
         p.add_argument("pane", help="a pane id or title, or SPACE/PANE")
         p.add_argument("--space", help="look for PANE in this space")
         p.add_argument("--no-enter", action="store_true", help="do not press Enter after it")

@@ -134,13 +134,57 @@ def pane_state(pane: dict[str, Any]) -> str:
     return state
 
 
+# Programs that are "just the shell": a shell pane running one of these is at its prompt.
+SHELLS = frozenset(
+    [
+        "bash",
+        "sh",
+        "zsh",
+        "fish",
+        "dash",
+        "ksh",
+        "tcsh",
+        "csh",
+        "ash",
+        "mksh",
+        "nu",
+        "elvish",
+        "xonsh",
+        "pwsh",
+        "login",
+    ]
+)
+
+
+def is_shell_program(program: object) -> bool:
+    if not program:
+        return True
+    return str(program).lstrip("-").rsplit("/", 1)[-1] in SHELLS
+
+
+def display_title(pane: dict[str, Any]) -> str:
+    """The name the front end shows for a pane (labextension/src/paneident.ts): the title someone
+    chose; else, for a running shell, the program in its foreground unless that is the shell (so
+    four shells running top, vim, a server and nothing read top, vim, python3, shell); else the
+    default title."""
+    title = str(pane.get("title") or "")
+    kind = str(pane.get("kind") or "")
+    defaults = {"", kind, str(pane.get("agent") or "")}
+    if title not in defaults:
+        return title
+    fg = pane.get("foreground")
+    if kind == "shell" and pane.get("state") == "running" and not is_shell_program(fg):
+        return str(fg)
+    return title or kind
+
+
 PANE_HEADERS = ("Pane", "Title", "Kind", "State", "Command", "Folder")
 
 
 def pane_row(pane: dict[str, Any]) -> list[str]:
     return [
         str(pane.get("id", "")),
-        clip(pane.get("title"), 30),
+        clip(display_title(pane), 30),
         str(pane.get("kind", "")),
         pane_state(pane),
         clip(pane_command(pane), 40),

@@ -31,6 +31,7 @@ from .results import (
     SESSION_HEADERS,
     _html_table,
     clip,
+    display_title,
     esc,
     pane_row,
     pane_state,
@@ -150,7 +151,7 @@ class PanelModel:
         out: list[tuple[str, tuple[str, str] | None]] = [("(choose a pane)", None)]
         for s in self.spaces.values():
             for p in s.get("panes") or []:
-                label = f"{s.get('name')} / {p.get('title') or p.get('id')} [{pane_state(p)}]"
+                label = f"{s.get('name')} / {display_title(p) or p.get('id')} [{pane_state(p)}]"
                 out.append((label, (str(s["id"]), str(p["id"]))))
         return out
 

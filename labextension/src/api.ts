@@ -132,9 +132,22 @@ export interface IHost {
   unknown_sessions: string[];
 }
 
+/** An agent CLI the server can start, and whether it is on the PATH panes get. */
+export interface IAgentCli {
+  agent: AgentName;
+  /** How people call it: "Claude Code", "Codex CLI", "Gemini CLI". */
+  name: string;
+  installed: boolean;
+  path: string | null;
+  /** The command that installs it. */
+  install_hint: string | null;
+}
+
 export interface ISpaceList {
   spaces: ISpace[];
   host: IHost;
+  /** Missing from older servers: then every agent is offered, and the server says if it is missing. */
+  agents?: IAgentCli[];
 }
 
 export interface INewPane {

@@ -9,7 +9,9 @@ import { InputDialog, showErrorMessage } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
-import type { INewPane, IPane } from './api';
+import type { IDocumentManager } from '@jupyterlab/docmanager';
+
+import type { INewPane, IPane, ISpace } from './api';
 import type { SpacesModel } from './model';
 import { isUntrusted } from './snapshotutils';
 import type { SnapshotsPanel } from './snapshots';
@@ -26,6 +28,10 @@ export interface ICommandContext {
   openSpace: (spaceId: string, options?: { paneId?: string; activate?: boolean }) => Promise<MainAreaWidget<SpaceView> | null>;
   /** The folder open in the file browser (relative to the server root), if there is one. */
   currentFolder: () => string | null;
+  /** The folder selected in the file browser (else the one it shows), for "Open Space Here". */
+  selectedFolder?: () => string | null;
+  /** JupyterLab's document manager, for the folder picker (null: no picker, type the path). */
+  docManager?: IDocumentManager | null;
   /** Open (or reveal) the snapshots panel of a space. */
   openSnapshots: (spaceId: string, options?: { activate?: boolean }) => Promise<SnapshotsPanel | null>;
   /** The open snapshots panel of a space, if any. */
@@ -39,6 +45,11 @@ interface ITarget {
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+/** A folder argument: a string, the root ("") included; null when absent. */
+const folderArg = (v: unknown): string | null => (typeof v === 'string' ? v.replace(/^\/+|\/+$/g, '') : null);
+
+export { folderArg };
 
 export type ICommandHelpers = ReturnType<typeof commandHelpers>;
 
@@ -101,6 +112,28 @@ export function commandHelpers(ctx: ICommandContext) {
     await model.refreshSpace(pane.space_id);
   };
 
+  /**
+   * Where a new pane goes, as in tmux and VS Code: it splits the focused pane of the space's
+   * view (its `direction` argument, "right"/"row" or "down"/"column"; without one, along the
+   * pane's longer side, so panes stay usable), or, with no view or no pane, it is added at the
+   * end of the grid by the server.
+   */
+  const placement = (spaceId: string, args: ReadonlyPartialJSONObject): Pick<INewPane, 'next_to' | 'direction'> => {
+    const dir = str(args.direction);
+    const direction = dir === 'right' || dir === 'row' ? 'row' : dir === 'down' || dir === 'column' ? 'column' : null;
+    const view = viewOf(spaceId);
+    const nextTo = str(args.nextTo) ?? view?.activePaneId ?? null;
+    if (nextTo === null || model.pane(spaceId, nextTo) === undefined) {
+      return direction !== null ? { direction } : {};
+    }
+    if (direction !== null) {
+      return { next_to: nextTo, direction };
+    }
+    const node = view?.pane(nextTo)?.node;
+    const wide = node === undefined || node.offsetWidth >= node.offsetHeight;
+    return { next_to: nextTo, direction: wide ? 'row' : 'column' };
+  };
+
   const startPane = async (spaceId: string, body: INewPane, focus = true): Promise<IPane | null> => {
     try {
       const pane = await model.api.createPane(spaceId, body);
@@ -127,6 +160,25 @@ export function commandHelpers(ctx: ICommandContext) {
     });
   };
 
+  /**
+   * The space of a folder, created (without the usual first shell) if it has none; null if it
+   * could not be made (the user was told why).
+   */
+  const ensureSpace = async (path: string): Promise<ISpace | null> => {
+    const existing = model.spaceForPath(path);
+    if (existing !== undefined) {
+      return existing;
+    }
+    try {
+      const space = await model.api.createSpace(path);
+      model.update(space);
+      return space;
+    } catch (error) {
+      fail(trans.__('The space could not be created'))(error);
+      return null;
+    }
+  };
+
   /** The space a space-level command acts on: its argument, the current view, or a pick. */
   const spaceFor = async (args: ReadonlyPartialJSONObject, pick = true): Promise<string | null> =>
     target(args).spaceId ?? (pick ? await pickSpace() : null);
@@ -136,5 +188,5 @@ export function commandHelpers(ctx: ICommandContext) {
   };
 
 
-  return { viewOf, target, hasView, hasPane, locked, canChangePane, fail, pickSpace, showPane, startPane, split, spaceFor, refreshSnapshots };
+  return { viewOf, placement, ensureSpace, target, hasView, hasPane, locked, canChangePane, fail, pickSpace, showPane, startPane, split, spaceFor, refreshSnapshots };
 }

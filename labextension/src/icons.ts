@@ -54,3 +54,16 @@ export const snapshotIcon = new LabIcon({
     '<path d="M5.5 2.5h5l1 1.5H14a1 1 0 0 1 1 1v7.5a1 1 0 0 1-1 1H2a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1h2.5zM8 5.5a3 3 0 1 0 0 6 3 3 0 1 0 0-6zM8 7a1.5 1.5 0 1 1 0 3 1.5 1.5 0 1 1 0-3z" fill-rule="evenodd"/>'
   )
 });
+
+// The agent CLIs: a terminal prompt with the CLI's initial, so the buttons tell them apart.
+const agentGlyph = (letter: string) =>
+  svg(
+    '<path d="M1.5 2h13a.5.5 0 0 1 .5.5v11a.5.5 0 0 1-.5.5h-13a.5.5 0 0 1-.5-.5v-11a.5.5 0 0 1 .5-.5zM2.5 3.5v9h11v-9z" fill-rule="evenodd"/>' +
+      `<text x="8" y="11.2" text-anchor="middle" font-family="sans-serif" font-weight="700" font-size="8">${letter}</text>`
+  );
+
+export const claudeIcon = new LabIcon({ name: 'jupyter-spaces:claude', svgstr: agentGlyph('C') });
+export const codexIcon = new LabIcon({ name: 'jupyter-spaces:codex', svgstr: agentGlyph('X') });
+export const geminiIcon = new LabIcon({ name: 'jupyter-spaces:gemini', svgstr: agentGlyph('G') });
+
+export const AGENT_ICONS: Record<string, LabIcon> = { claude: claudeIcon, codex: codexIcon, gemini: geminiIcon };

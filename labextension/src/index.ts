@@ -13,7 +13,10 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ILayoutRestorer } from '@jupyterlab/application';
 import { ICommandPalette, IThemeManager, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
-import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IDefaultFileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { ILauncher } from '@jupyterlab/launcher';
+import type { IDisposable } from '@lumino/disposable';
 import type { FileBrowser } from '@jupyterlab/filebrowser';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -22,7 +25,7 @@ import { CommandToolbarButton, editIcon, listIcon, terminalIcon, runIcon } from 
 import { AgentNotifications, addDesktopNotificationsCommand } from './agentnotifications';
 import { SpacesAPI } from './api';
 import { PALETTE_COMMANDS, addCommands } from './commands';
-import { snapshotIcon, spacesIcon } from './icons';
+import { AGENT_ICONS, snapshotIcon, spacesIcon } from './icons';
 import { SpacesModel } from './model';
 import { readNotifySettings } from './notifyrules';
 import { SessionsModel } from './sessions';
@@ -52,21 +55,50 @@ function readSettings(composite: Record<string, unknown>): ITerminalSettings {
   return out;
 }
 
+/** A file browser path without its drive ("Drive:dir/sub"); spaces live on the server's own files. */
+function localPath(path: string): string {
+  return path.includes(':') ? path.slice(path.indexOf(':') + 1) : path;
+}
+
 function folderOf(browser: FileBrowser | null): string | null {
+  return browser === null ? null : localPath(browser.model.path);
+}
+
+/** The folder selected in a file browser (the first selected folder), else the one it shows. */
+function selectedFolderOf(browser: FileBrowser | null): string | null {
   if (browser === null) {
     return null;
   }
-  // Paths of other drives look like "Drive:dir/sub"; spaces live on the server's own files.
-  const path = browser.model.path;
-  return path.includes(':') ? path.slice(path.indexOf(':') + 1) : path;
+  for (const item of browser.selectedItems()) {
+    if (item.type === 'directory') {
+      return localPath(item.path);
+    }
+  }
+  return folderOf(browser);
 }
+
+const AGENT_COMMANDS: Array<[string, string]> = [
+  ['claude', CommandIDs.newClaude],
+  ['codex', CommandIDs.newCodex],
+  ['gemini', CommandIDs.newGemini]
+];
 
 const plugin: JupyterFrontEndPlugin<ISpaces> = {
   id: PLUGIN_ID,
   description: 'Durable terminal panes in spaces: views, commands and settings.',
   autoStart: true,
   provides: ISpaces,
-  optional: [ISettingRegistry, ICommandPalette, ILayoutRestorer, IThemeManager, ITranslator, IDefaultFileBrowser],
+  optional: [
+    ISettingRegistry,
+    ICommandPalette,
+    ILayoutRestorer,
+    IThemeManager,
+    ITranslator,
+    IDefaultFileBrowser,
+    ILauncher,
+    IDocumentManager,
+    IFileBrowserFactory
+  ],
   activate: (
     app: JupyterFrontEnd,
     settingRegistry: ISettingRegistry | null,
@@ -74,7 +106,10 @@ const plugin: JupyterFrontEndPlugin<ISpaces> = {
     restorer: ILayoutRestorer | null,
     themeManager: IThemeManager | null,
     translator: ITranslator | null,
-    browser: FileBrowser | null
+    browser: FileBrowser | null,
+    launcher: ILauncher | null,
+    docManager: IDocumentManager | null,
+    browserFactory: IFileBrowserFactory | null
   ): ISpaces => {
     const trans = (translator ?? nullTranslator).load('jupyter_spaces');
     const model = new SpacesModel({
@@ -112,6 +147,19 @@ const plugin: JupyterFrontEndPlugin<ISpaces> = {
           'new-shell',
           new CommandToolbarButton({ commands: app.commands, id: CommandIDs.newShell, args, icon: terminalIcon, label: trans.__('Shell') })
         );
+        // Beside Shell, one per agent CLI: greyed, with the install command, when it is missing.
+        for (const [agent, id] of AGENT_COMMANDS) {
+          w.toolbar.addItem(
+            `new-${agent}`,
+            new CommandToolbarButton({
+              commands: app.commands,
+              id,
+              args: { ...args, short: true },
+              icon: AGENT_ICONS[agent],
+              label: app.commands.label(id, { short: true })
+            })
+          );
+        }
         w.toolbar.addItem(
           'new-command',
           new CommandToolbarButton({ commands: app.commands, id: CommandIDs.newCommand, args, icon: runIcon, label: trans.__('Command') })
@@ -193,6 +241,8 @@ const plugin: JupyterFrontEndPlugin<ISpaces> = {
       settings: () => settings,
       openSpace,
       currentFolder: () => folderOf(browser),
+      selectedFolder: () => selectedFolderOf(browserFactory?.tracker.currentWidget ?? browser),
+      docManager,
       openSnapshots,
       snapshotsPanel
     });
@@ -203,6 +253,35 @@ const plugin: JupyterFrontEndPlugin<ISpaces> = {
         palette.addItem({ command, category });
       }
     }
+
+    // The launcher's Spaces section: a space for the launcher's folder, and each installed agent
+    // CLI (in the space of that folder). Tiles follow what the server finds installed.
+    if (launcher !== null) {
+      const category = trans.__('Spaces');
+      launcher.add({ command: CommandIDs.createSpace, args: { isLauncher: true }, category, rank: 0 });
+      const tiles = new Map<string, IDisposable>();
+      const syncTiles = () => {
+        AGENT_COMMANDS.forEach(([agent, id], i) => {
+          const installed = model.agents?.find(a => a.agent === agent)?.installed === true;
+          if (installed && !tiles.has(agent)) {
+            tiles.set(agent, launcher.add({ command: id, args: { isLauncher: true }, category, rank: i + 1 }));
+          } else if (!installed && tiles.has(agent)) {
+            tiles.get(agent)!.dispose();
+            tiles.delete(agent);
+          }
+        });
+      };
+      model.changed.connect(syncTiles);
+    }
+    // The agent buttons grey out or light up with what the server finds installed.
+    let agentsKey = '';
+    model.changed.connect(() => {
+      const key = JSON.stringify(model.agents);
+      if (key !== agentsKey) {
+        agentsKey = key;
+        AGENT_COMMANDS.forEach(([, id]) => app.commands.notifyCommandChanged(id));
+      }
+    });
 
     if (restorer !== null) {
       void restorer.restore(tracker, {
@@ -267,6 +346,15 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
     palette?.addItem({ command: CommandIDs.searchSessions, category: trans.__('Spaces') });
+
+    // View › Spaces Panel (schema/plugin.json puts it in the menu), as for the file browser.
+    app.commands.addCommand(CommandIDs.showPanel, {
+      label: trans.__('Spaces Panel'),
+      caption: trans.__('Show the Spaces panel in the left sidebar'),
+      icon: spacesIcon,
+      execute: () => app.shell.activateById(sidebar.id)
+    });
+    palette?.addItem({ command: CommandIDs.showPanel, category: trans.__('Spaces') });
   }
 };
 

@@ -10,7 +10,7 @@ import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
 
 import { needsInputCount } from './agentstate';
-import type { IHost, IPane, ISpace, PaneState, SpacesAPI } from './api';
+import type { IAgentCli, IHost, IPane, ISpace, PaneState, SpacesAPI } from './api';
 import type { IAgentStateChange, ISpacesEvent } from './events';
 import { parseEvent, planFor } from './events';
 
@@ -90,6 +90,11 @@ export class SpacesModel implements IDisposable {
     return this._host;
   }
 
+  /** The agent CLIs the server can start, from the last list; null before the first one. */
+  get agents(): IAgentCli[] | null {
+    return this._agents;
+  }
+
   /** Why the last full refresh failed, or null. */
   get error(): string | null {
     return this._error;
@@ -118,6 +123,39 @@ export class SpacesModel implements IDisposable {
     return [...this._spaces.values()].find(s => norm(s.path) === norm(path));
   }
 
+  /**
+   * An agent pane's conversation title from the session index, fetched once per session (the
+   * index learns it after the first prompt: asked again while none is known, at most every 20 s).
+   * Null until known; `changed` is emitted when it arrives.
+   */
+  sessionTitle(pane: Pick<IPane, 'kind' | 'agent' | 'session_id'>): string | null {
+    if (pane.kind !== 'agent' || !pane.agent || !pane.session_id) {
+      return null;
+    }
+    const key = `${pane.agent}/${pane.session_id}`;
+    const known = this._sessionTitles.get(key);
+    if (known !== undefined && (known.title !== null || Date.now() - known.asked < 20000)) {
+      return known.title;
+    }
+    this._sessionTitles.set(key, { title: known?.title ?? null, asked: Date.now() });
+    void this.api.getSession(pane.agent, pane.session_id).then(
+      session => {
+        const title = (session.title || session.first_prompt || '').trim().split('\n')[0] || null;
+        this._sessionTitles.set(key, { title, asked: Date.now() });
+        if (title !== null && !this._isDisposed) {
+          this._changed.emit();
+          this._spaces.forEach(space => {
+            if (space.panes.some(p => p.agent === pane.agent && p.session_id === pane.session_id)) {
+              this._spaceChanged.emit({ id: space.id, space });
+            }
+          });
+        }
+      },
+      () => undefined
+    );
+    return null;
+  }
+
   /** Read every space again. */
   async refresh(): Promise<void> {
     const seq = ++this._seq;
@@ -129,6 +167,7 @@ export class SpacesModel implements IDisposable {
       this._error = null;
       this._loaded = true;
       this._host = list.host;
+      this._agents = list.agents ?? this._agents;
       const seen = new Set<string>();
       for (const space of list.spaces) {
         seen.add(space.id);
@@ -142,7 +181,7 @@ export class SpacesModel implements IDisposable {
         }
       }
     } catch (error) {
-      this._error = (error as Error).message || String(error);
+      this._error = errorSentence(error);
     }
     this._changed.emit();
   }
@@ -152,7 +191,14 @@ export class SpacesModel implements IDisposable {
     const seq = ++this._seq;
     try {
       const space = await this.api.getSpace(id);
-      this._apply(space, seq);
+      if (this._apply(space, seq)) {
+        // The sidebar draws from `changed`: a pane's title or state may be new.
+        this._changed.emit();
+      }
+      if (this._error !== null) {
+        // The server answers again: the sidebar's "could not list" is stale, read it all.
+        void this.refresh();
+      }
       return this._spaces.get(id) ?? null;
     } catch (error) {
       if ((error as { response?: Response }).response?.status === 404) {
@@ -168,7 +214,9 @@ export class SpacesModel implements IDisposable {
    * new as anything asked for before the change was sent.
    */
   update(space: ISpace): void {
-    this._apply(space, ++this._seq);
+    if (this._apply(space, ++this._seq)) {
+      this._changed.emit();
+    }
   }
 
   /** Forget a space this client just deleted, without waiting for the announcement. */
@@ -279,19 +327,21 @@ export class SpacesModel implements IDisposable {
     this._changed.emit();
   }
 
-  private _apply(space: ISpace, seq: number): void {
+  /** Take a space as read; whether anything changed. */
+  private _apply(space: ISpace, seq: number): boolean {
     // Responses can arrive out of order (a slow list after a fast single read): keep the copy
     // from the most recent request.
     if ((this._versions.get(space.id) ?? 0) > seq) {
-      return;
+      return false;
     }
     this._versions.set(space.id, seq);
     const old = this._spaces.get(space.id);
     if (old !== undefined && JSON.stringify(old) === JSON.stringify(space)) {
-      return;
+      return false;
     }
     this._spaces.set(space.id, space);
     this._spaceChanged.emit({ id: space.id, space });
+    return true;
   }
 
   private _remove(id: string): void {
@@ -313,6 +363,8 @@ export class SpacesModel implements IDisposable {
   private _pending = new Map<string, number>();
   private _seq = 0;
   private _host: IHost | null = null;
+  private _agents: IAgentCli[] | null = null;
+  private _sessionTitles = new Map<string, { title: string | null; asked: number }>();
   private _error: string | null = null;
   private _loaded = false;
   private _events: Event.IManager | null;
@@ -322,4 +374,17 @@ export class SpacesModel implements IDisposable {
   private _spaceChanged = new Signal<this, ISpaceChange>(this);
   private _announced = new Signal<this, ISpacesEvent>(this);
   private _agentStateChanged = new Signal<this, IAgentStateChange>(this);
+}
+
+/**
+ * An error as a sentence a person can act on: the browser's "Failed to fetch" (or Firefox's
+ * "NetworkError when attempting to fetch resource.") means the server did not answer.
+ */
+export function errorSentence(error: unknown): string {
+  const message = (error as Error)?.message || String(error);
+  if (/failed to fetch|networkerror|load failed|network request failed/i.test(message)) {
+    return 'The server did not answer. It may be restarting; the list comes back when it answers.';
+  }
+  // The server's sentences may quote names in Markdown backticks: show them as plain quotes.
+  return message.replace(/`([^`]*)`/g, '“$1”');
 }

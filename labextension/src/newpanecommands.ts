@@ -9,12 +9,14 @@ import type { AgentName, INewPane, IPane, IResumeOptions, ISession, ResumeResult
 import { agentLabel, sessionFolder } from './sessionutils';
 import { CommandIDs } from './tokens';
 import type { ICommandContext, ICommandHelpers } from './commandcontext';
-import { str } from './commandcontext';
+import { folderArg, str } from './commandcontext';
+import { AGENT_ICONS } from './icons';
+import { agentAvailability } from './paneident';
 
 export function addNewPaneCommands(ctx: ICommandContext, h: ICommandHelpers): void {
   const { model, trans } = ctx;
   const { commands } = ctx.app;
-  const { target, locked, fail, pickSpace, showPane, startPane } = h;
+  const { target, locked, fail, pickSpace, showPane, startPane, placement, ensureSpace } = h;
 
   commands.addCommand(CommandIDs.newShell, {
     label: trans.__('New Shell Pane'),
@@ -23,7 +25,7 @@ export function addNewPaneCommands(ctx: ICommandContext, h: ICommandHelpers): vo
     execute: async args => {
       const spaceId = target(args).spaceId ?? (await pickSpace());
       if (spaceId !== null) {
-        await startPane(spaceId, { kind: 'shell', cwd: str(args.cwd) ?? undefined });
+        await startPane(spaceId, { kind: 'shell', cwd: str(args.cwd) ?? undefined, ...placement(spaceId, args) });
       }
     }
   });
@@ -64,7 +66,8 @@ export function addNewPaneCommands(ctx: ICommandContext, h: ICommandHelpers): vo
         kind: 'command',
         argv,
         title: str(args.title) ?? argv[0].split('/').pop(),
-        cwd: str(args.cwd) ?? undefined
+        cwd: str(args.cwd) ?? undefined,
+        ...placement(spaceId, args)
       });
     }
   });
@@ -75,12 +78,32 @@ export function addNewPaneCommands(ctx: ICommandContext, h: ICommandHelpers): vo
     [CommandIDs.newGemini, 'gemini']
   ];
   for (const [id, agent] of agents) {
+    const availability = () => agentAvailability(model.agents, agent);
     commands.addCommand(id, {
-      label: trans.__('New %1 Pane', agentLabel(agent)),
-      caption: trans.__('Start %1 in a new pane of the space (it resumes by itself after a restart)', agentLabel(agent)),
-      isEnabled: args => !locked(args),
+      // The launcher and the toolbar name the CLI; the palette says what happens.
+      label: args => (args.isLauncher || args.short ? agentLabel(agent) : trans.__('New %1 Pane', agentLabel(agent))),
+      caption: args =>
+        availability().reason ??
+        (args.isLauncher
+          ? trans.__('Start %1 in the space of this folder (made if it has none)', agentLabel(agent))
+          : trans.__('Start %1 in a new pane of the space (it resumes by itself after a restart)', agentLabel(agent))),
+      icon: AGENT_ICONS[agent],
+      isEnabled: args => availability().installed && !locked(args),
       execute: async args => {
-        const spaceId = target(args).spaceId ?? (await pickSpace());
+        if (!availability().installed) {
+          void showErrorMessage(trans.__('%1 is not installed', agentLabel(agent)), availability().reason ?? '');
+          return null;
+        }
+        let spaceId = str(args.spaceId);
+        const launcherFolder = folderArg(args.cwd);
+        if (spaceId === null && args.isLauncher && launcherFolder !== null) {
+          // The launcher's folder: its space, made if it has none.
+          spaceId = (await ensureSpace(launcherFolder))?.id ?? null;
+          if (spaceId === null) {
+            return null;
+          }
+        }
+        spaceId = spaceId ?? target(args).spaceId ?? (await pickSpace());
         if (spaceId === null) {
           return null;
         }
@@ -89,8 +112,9 @@ export function addNewPaneCommands(ctx: ICommandContext, h: ICommandHelpers): vo
           body.args = (args.args as unknown[]).filter((a): a is string => typeof a === 'string');
         }
         body.model = str(args.model) ?? undefined;
-        body.cwd = str(args.cwd) ?? undefined;
+        body.cwd = args.isLauncher ? undefined : (str(args.cwd) ?? undefined);
         body.title = str(args.title) ?? undefined;
+        Object.assign(body, placement(spaceId, args));
         return startPane(spaceId, body);
       }
     });

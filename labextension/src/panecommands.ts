@@ -9,6 +9,7 @@ import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import type { IPane } from './api';
 import type { Heading } from './layout';
 import { cycle } from './layout';
+import { isShellProgram } from './paneident';
 import { UNTRUSTED_MESSAGE } from './snapshotutils';
 import type { SpaceView } from './spaceview';
 import { CommandIDs } from './tokens';
@@ -39,14 +40,25 @@ export function addPaneCommands(ctx: ICommandContext, h: ICommandHelpers): void 
     isEnabled: canChangePane,
     execute: async args => {
       const { spaceId, paneId, view } = target(args);
-      const pane = spaceId !== null && paneId !== null ? model.pane(spaceId, paneId) : undefined;
-      if (pane === undefined || spaceId === null) {
+      if (spaceId === null || paneId === null) {
         return;
       }
-      if (pane.state === 'running' && ctx.settings().confirmClose) {
+      // What runs in it now, not when the view last read it: that decides whether to ask.
+      await model.refreshSpace(spaceId).catch(() => undefined);
+      const pane = model.pane(spaceId, paneId);
+      if (pane === undefined) {
+        return;
+      }
+      // Ask only when it matters (as VS Code does for terminals with a child process): a shell
+      // at its prompt closes at once; a program in its foreground, a command or an agent asks.
+      const idleShell = pane.kind === 'shell' && isShellProgram(pane.foreground) && pane.foreground != null;
+      if (pane.state === 'running' && ctx.settings().confirmClose && !idleShell) {
         const result = await showDialog({
           title: trans.__('Close pane %1?', pane.title || pane.kind),
-          body: trans.__('Its program is still running; closing the pane stops it.'),
+          body:
+            pane.kind === 'shell' && pane.foreground
+              ? trans.__('%1 is running in it; closing the pane stops it.', pane.foreground)
+              : trans.__('Its program is still running; closing the pane stops it.'),
           buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Close') })]
         });
         if (!result.button.accept) {

@@ -29,13 +29,20 @@ import { Widget } from '@lumino/widgets';
 import { createAgentBadge, needsInputBadge, renderAgentBadge } from './agentbadge';
 import { needsInputCount } from './agentstate';
 import type { IPane, ISpace } from './api';
-import { snapshotIcon, spacesIcon } from './icons';
+import { AGENT_ICONS, snapshotIcon, spacesIcon } from './icons';
+import { agentAvailability, paneName } from './paneident';
 import type { SpacesModel } from './model';
 import type { SessionsModel } from './sessions';
 import { SessionsPanel } from './sessions';
 import { paneKindLabel } from './sessionutils';
 import { UNTRUSTED_MESSAGE, isUntrusted } from './snapshotutils';
 import { CommandIDs } from './tokens';
+
+const AGENT_COMMANDS: Array<[string, string]> = [
+  ['claude', CommandIDs.newClaude],
+  ['codex', CommandIDs.newCodex],
+  ['gemini', CommandIDs.newGemini]
+];
 
 export interface ISpacesSidebarOptions {
   model: SpacesModel;
@@ -132,6 +139,8 @@ export class SpacesSection extends Widget {
     const trans = this._trans;
     const model = this._model;
     const scroll = this._list?.scrollTop ?? 0;
+    // The list is drawn anew: keep the keyboard's place in it.
+    const focused = this._list?.contains(document.activeElement) ? rowKey(document.activeElement as HTMLElement) : null;
     const root = document.createElement('div');
     root.className = 'jp-Spaces-sidebarContent';
 
@@ -141,7 +150,7 @@ export class SpacesSection extends Widget {
     const spacer = document.createElement('span');
     spacer.className = 'jp-Spaces-spacer';
     header.appendChild(spacer);
-    header.appendChild(this._button('create-space', CommandIDs.createSpace, {}, addIcon, trans.__('New space for the current folder')));
+    header.appendChild(this._button('create-space', CommandIDs.createSpace, {}, addIcon, trans.__('New space… (asks for the folder and the name)')));
     header.appendChild(this._button('refresh', CommandIDs.refresh, {}, refreshIcon));
     root.appendChild(header);
 
@@ -171,6 +180,8 @@ export class SpacesSection extends Widget {
 
     const list = (this._list = document.createElement('ul'));
     list.className = 'jp-Spaces-list';
+    list.setAttribute('role', 'tree');
+    list.setAttribute('aria-label', trans.__('Spaces'));
     const spaces = model.spaces;
     for (const space of spaces) {
       list.appendChild(this._space(space));
@@ -186,6 +197,67 @@ export class SpacesSection extends Widget {
     }
     this.node.replaceChildren(root);
     list.scrollTop = scroll;
+    list.addEventListener('keydown', event => this._onKey(event));
+    const rows = this._rows();
+    const again = focused === null ? undefined : rows.find(r => rowKey(r) === focused);
+    (again ?? rows[0])?.setAttribute('tabindex', '0');
+    again?.focus();
+  }
+
+  /** The keyboard's stops, in order: each space's row, then its panes. */
+  private _rows(): HTMLElement[] {
+    return Array.from(this._list?.querySelectorAll<HTMLElement>('.jp-Spaces-spaceRow, .jp-Spaces-paneItem') ?? []);
+  }
+
+  /**
+   * Arrow keys move between rows (one tab stop for the list, as in JupyterLab's file browser and
+   * VS Code's trees), Home/End jump, Enter or Space opens the space or the pane, Delete asks to
+   * delete a space, F2 renames.
+   */
+  private _onKey(event: KeyboardEvent): void {
+    const rows = this._rows();
+    const current = (event.target as HTMLElement).closest<HTMLElement>('.jp-Spaces-spaceRow, .jp-Spaces-paneItem');
+    const i = current === null ? -1 : rows.indexOf(current);
+    let next: HTMLElement | undefined;
+    switch (event.key) {
+      case 'ArrowDown':
+        next = rows[Math.min(i + 1, rows.length - 1)];
+        break;
+      case 'ArrowUp':
+        next = rows[Math.max(i - 1, 0)];
+        break;
+      case 'Home':
+        next = rows[0];
+        break;
+      case 'End':
+        next = rows[rows.length - 1];
+        break;
+      case 'Enter':
+      case ' ':
+        if (current !== null && event.target === current) {
+          current.click();
+          event.preventDefault();
+        }
+        return;
+      case 'F2':
+      case 'Delete': {
+        const spaceId = current?.closest<HTMLElement>('.jp-Spaces-space')?.dataset.spaceId;
+        if (spaceId !== undefined && current?.classList.contains('jp-Spaces-spaceRow')) {
+          const command = event.key === 'F2' ? CommandIDs.renameSpace : CommandIDs.deleteSpace;
+          void this._commands.execute(command, { spaceId });
+          event.preventDefault();
+        }
+        return;
+      }
+      default:
+        return;
+    }
+    event.preventDefault();
+    if (next !== undefined) {
+      rows.forEach(r => r.setAttribute('tabindex', '-1'));
+      next.setAttribute('tabindex', '0');
+      next.focus();
+    }
   }
 
   private _space(space: ISpace): HTMLLIElement {
@@ -198,6 +270,9 @@ export class SpacesSection extends Widget {
 
     const row = document.createElement('div');
     row.className = 'jp-Spaces-spaceRow';
+    row.tabIndex = -1;
+    row.setAttribute('role', 'treeitem');
+    row.setAttribute('aria-label', trans.__('Space %1 in %2', space.name, space.path || '/'));
     row.title = trans.__('Open %1', space.name);
     row.addEventListener('click', () => void this._commands.execute(CommandIDs.open, args));
 
@@ -235,6 +310,11 @@ export class SpacesSection extends Widget {
     actions.className = 'jp-Spaces-spaceActions';
     if (!space.read_only) {
       actions.appendChild(this._button('new-shell', CommandIDs.newShell, args, terminalIcon, undefined, locked));
+      // Beside Shell, one per agent CLI: greyed, with the install command, when it is missing.
+      for (const [agent, command] of AGENT_COMMANDS) {
+        const reason = locked ?? agentAvailability(this._model.agents, agent).reason;
+        actions.appendChild(this._button(`new-${agent}`, command, args, AGENT_ICONS[agent], undefined, reason));
+      }
       actions.appendChild(this._button('new-command', CommandIDs.newCommand, args, runIcon, undefined, locked));
       actions.appendChild(this._button('rename-space', CommandIDs.renameSpace, args, editIcon, undefined, locked));
     }
@@ -266,6 +346,8 @@ export class SpacesSection extends Widget {
     const li = document.createElement('li');
     li.className = 'jp-Spaces-paneItem';
     li.dataset.paneId = pane.id;
+    li.tabIndex = -1;
+    li.setAttribute('role', 'treeitem');
     li.dataset.state = pane.state;
     const kindLabel = paneKindLabel(pane);
     li.title =
@@ -279,11 +361,14 @@ export class SpacesSection extends Widget {
     );
     const title = document.createElement('span');
     title.className = 'jp-Spaces-paneItemTitle';
-    title.textContent = pane.title || kindLabel;
+    const named = paneName(pane, kindLabel, this._model.sessionTitle(pane));
+    title.textContent = named.title;
+    title.dataset.source = named.source;
+    li.dataset.title = named.title;
     const kind = document.createElement('span');
     kind.className = 'jp-Spaces-paneKind';
     kind.textContent = kindLabel;
-    kind.hidden = (pane.title || kindLabel) === kindLabel;
+    kind.hidden = named.title === kindLabel;
     const state = document.createElement('span');
     state.className = 'jp-Spaces-state';
     state.dataset.state = pane.state;
@@ -369,4 +454,14 @@ export class SpacesSection extends Widget {
   private _commands: CommandRegistry;
   private _trans: TranslationBundle;
   private _list: HTMLUListElement | null = null;
+}
+
+/** What identifies a row across redraws: its space, and its pane for a pane row. */
+function rowKey(el: HTMLElement | null): string | null {
+  const row = el?.closest<HTMLElement>('.jp-Spaces-spaceRow, .jp-Spaces-paneItem');
+  if (!row) {
+    return null;
+  }
+  const space = row.closest<HTMLElement>('.jp-Spaces-space')?.dataset.spaceId ?? '';
+  return row.classList.contains('jp-Spaces-paneItem') ? `${space}/${row.dataset.paneId}` : space;
 }

@@ -2,13 +2,16 @@
  * Space commands: open, create, rename, delete, refresh, trust.
  */
 
+import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Dialog, InputDialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 
 import { isUntrusted, visibleText } from './snapshotutils';
 import { CommandIDs } from './tokens';
 import { confirmTrust } from './trust';
 import type { ICommandContext, ICommandHelpers } from './commandcontext';
-import { str } from './commandcontext';
+import { folderArg, str } from './commandcontext';
+import { spacesIcon } from './icons';
+import { askNewSpace } from './newspace';
 
 export function addSpaceCommands(ctx: ICommandContext, h: ICommandHelpers): void {
   const { model, trans } = ctx;
@@ -35,17 +38,51 @@ export function addSpaceCommands(ctx: ICommandContext, h: ICommandHelpers): void
   });
 
   commands.addCommand(CommandIDs.createSpace, {
-    label: trans.__('New Space for Current Folder'),
-    caption: trans.__('Create a space for the folder open in the file browser'),
+    label: args =>
+      args.isLauncher
+        ? trans.__('New Space Here')
+        : args.isMenu
+          ? trans.__('Space…')
+          : folderArg(args.path) !== null
+            ? trans.__('New Space')
+            : trans.__('New Space…'),
+    caption: args =>
+      args.isLauncher
+        ? trans.__('A space for this folder: durable terminals, commands and agents (opens the one it has)')
+        : trans.__('Create a space for a folder: durable terminals, commands and agents'),
+    icon: args => (args.isLauncher || args.isMenu ? spacesIcon : undefined),
     execute: async args => {
-      const path = str(args.path) ?? ctx.currentFolder() ?? '';
+      const widget = await createSpace(args);
+      // Not to the launcher: it would put the (already placed) view where the launcher was.
+      return args.isLauncher ? undefined : widget;
+    }
+  });
+
+  const createSpace = async (args: ReadonlyPartialJSONObject) => {
+    {
+      // The launcher names its folder as `cwd`; others pass `path`; without either, ask.
+      let path = folderArg(args.path) ?? folderArg(args.cwd);
+      let name = str(args.name);
+      if (path === null) {
+        const answer = await askNewSpace({
+          folder: ctx.currentFolder() ?? '',
+          trans,
+          model,
+          manager: ctx.docManager ?? null
+        });
+        if (answer === null) {
+          return null;
+        }
+        path = answer.path;
+        name = answer.name || null;
+      }
       const existing = model.spaceForPath(path);
       if (existing !== undefined) {
         // One space per folder: open the one it has.
         return ctx.openSpace(existing.id);
       }
       try {
-        const space = await model.api.createSpace(path, str(args.name) ?? undefined);
+        const space = await model.api.createSpace(path, name ?? undefined);
         model.update(space);
         const widget = await ctx.openSpace(space.id);
         // A new space is opened to work in it: start with a shell, unless panes cannot start
@@ -58,6 +95,17 @@ export function addSpaceCommands(ctx: ICommandContext, h: ICommandHelpers): void
         fail(trans.__('The space could not be created'))(error);
         return null;
       }
+    }
+  };
+
+  commands.addCommand(CommandIDs.openSpaceHere, {
+    label: trans.__('Open Space Here'),
+    caption: trans.__("Open this folder's space (a new one if it has none)"),
+    icon: spacesIcon,
+    isVisible: () => (ctx.selectedFolder?.() ?? ctx.currentFolder()) !== null,
+    execute: args => {
+      const path = folderArg(args.path) ?? ctx.selectedFolder?.() ?? ctx.currentFolder();
+      return path === null ? null : commands.execute(CommandIDs.createSpace, { path });
     }
   });
 

@@ -33,8 +33,40 @@ export interface ISpaceViewOptions {
   trans: TranslationBundle;
 }
 
+/** How long after a keystroke that may start or stop a program the space is read again. */
+const READ_SOON_MS = 500;
+
 /** How long after the last handle move the sizes are saved. */
 const SAVE_SIZES_MS = 400;
+
+/**
+ * A SplitPanel that keeps its children's proportions when it is resized, as VS Code's grid and
+ * tmux do.
+ *
+ * Lumino's SplitPanel hands extra room out by stretch factor (equally), so sizes set before the
+ * panel has its real size are lost: a 26/74 split first laid out at, say, 100 px wide becomes
+ * 26 + 450 / 74 + 450 px at 1000 px, i.e. 47/53. That was why a saved split came back wrong
+ * after a reload. Here the wanted fractions are kept and applied again on every resize, and
+ * updated when the user drags a handle.
+ */
+export class ProportionalSplitPanel extends SplitPanel {
+  /** The fractions to keep (null: Lumino's own behaviour). */
+  wanted: number[] | null = null;
+
+  /** Set the fractions to keep and lay them out now. */
+  keep(sizes: readonly number[]): void {
+    this.wanted = [...sizes];
+    this.setRelativeSizes(this.wanted);
+  }
+
+  processMessage(msg: Message): void {
+    if ((msg.type === 'resize' || msg.type === 'after-show') && this.wanted !== null) {
+      // Before the layout handles the resize: it then lays out these fractions of the new size.
+      this.setRelativeSizes(this.wanted, false);
+    }
+    super.processMessage(msg);
+  }
+}
 
 export class SpaceView extends Widget {
   constructor(options: ISpaceViewOptions) {
@@ -158,6 +190,8 @@ export class SpaceView extends Widget {
       return;
     }
     window.clearTimeout(this._saveTimer);
+    window.clearTimeout(this._readTimer);
+    window.clearTimeout(this._readAgainTimer);
     this._model.spaceChanged.disconnect(this._onSpaceChanged, this);
     this._panes.forEach(p => p.dispose());
     this._panes.clear();
@@ -260,7 +294,9 @@ export class SpaceView extends Widget {
           settings: this._settings,
           trans: this._trans,
           readOnly: space.read_only,
-          locked: isUntrusted(space) ? this._trans.__(UNTRUSTED_MESSAGE) : null
+          locked: isUntrusted(space) ? this._trans.__(UNTRUSTED_MESSAGE) : null,
+          sessionTitle: p => this._model.sessionTitle(p),
+          poke: () => this._readSoon()
         });
         created.focused.connect(() => this._setActive(created.paneId), this);
         this._panes.set(pane.id, created);
@@ -299,8 +335,8 @@ export class SpaceView extends Widget {
       // our own drag is being saved, or the handle would jump back under the mouse.
       this._splits.forEach((path, panel) => {
         const node = nodeAt(shown, path);
-        if (node !== null && node.type === 'split' && differ(panel.relativeSizes(), node.sizes)) {
-          panel.setRelativeSizes(node.sizes);
+        if (node !== null && node.type === 'split' && differ(panel.wanted ?? panel.relativeSizes(), node.sizes)) {
+          panel.keep(node.sizes);
         }
       });
     }
@@ -329,14 +365,14 @@ export class SpaceView extends Widget {
     if (node.type === 'pane') {
       return this._panes.get(node.pane)!;
     }
-    const panel = new SplitPanel({
+    const panel = new ProportionalSplitPanel({
       orientation: node.direction === 'row' ? 'horizontal' : 'vertical',
       spacing: 4
     });
     panel.addClass('jp-Spaces-split');
     panel.node.dataset.direction = node.direction;
     node.children.forEach((child, i) => panel.addWidget(this._build(child, [...path, i])));
-    panel.setRelativeSizes(node.sizes);
+    panel.keep(node.sizes);
     panel.handleMoved.connect(this._onHandleMoved, this);
     this._splits.set(panel, path);
     return panel;
@@ -361,7 +397,9 @@ export class SpaceView extends Widget {
     }
   }
 
-  private _onHandleMoved(): void {
+  private _onHandleMoved(panel: ProportionalSplitPanel): void {
+    // What the user dragged to is what to keep when the window or a parent split resizes.
+    panel.wanted = panel.relativeSizes();
     window.clearTimeout(this._saveTimer);
     this._saveTimer = window.setTimeout(() => {
       this._saveTimer = 0;
@@ -378,7 +416,7 @@ export class SpaceView extends Widget {
     }
     try {
       this._splits.forEach((path, panel) => {
-        layout = setSizes(layout!, path, panel.relativeSizes());
+        layout = setSizes(layout!, path, panel.wanted ?? panel.relativeSizes());
       });
     } catch (error) {
       // The grid on screen was drawn for an older tree: the next redraw will be current.
@@ -399,6 +437,29 @@ export class SpaceView extends Widget {
     } finally {
       this._savesInFlight -= 1;
     }
+  }
+
+  /**
+   * Read the space again shortly (debounced): after Enter or output following a quiet spell,
+   * the foreground program may have changed, and the pane's title follows it.
+   */
+  private _readSoon(): void {
+    window.clearTimeout(this._readTimer);
+    this._readTimer = window.setTimeout(() => {
+      this._readTimer = 0;
+      if (this.isDisposed || this._reading) {
+        return;
+      }
+      this._reading = true;
+      void this._model
+        .refreshSpace(this.spaceId)
+        .catch(() => undefined)
+        .finally(() => {
+          this._reading = false;
+        });
+      // A program takes a moment to start (and tmux to see it): look once more a bit later.
+      this._readAgainTimer = window.setTimeout(() => void this._model.refreshSpace(this.spaceId).catch(() => undefined), 1500);
+    }, READ_SOON_MS);
   }
 
   private _setActive(paneId: string | null): void {
@@ -486,7 +547,7 @@ export class SpaceView extends Widget {
   private _trans: TranslationBundle;
   private _space: ISpace | null = null;
   private _panes = new Map<string, PaneWidget>();
-  private _splits = new Map<SplitPanel, LayoutPath>();
+  private _splits = new Map<ProportionalSplitPanel, LayoutPath>();
   private _root: Widget | null = null;
   private _banner: Widget;
   private _bannerHeight = '';
@@ -496,6 +557,9 @@ export class SpaceView extends Widget {
   private _focusOnArrival: string | null = null;
   private _saveTimer = 0;
   private _savesInFlight = 0;
+  private _readTimer = 0;
+  private _readAgainTimer = 0;
+  private _reading = false;
   private _deleted = new Signal<this, void>(this);
 }
 

@@ -14,7 +14,7 @@ import { Platform } from '@lumino/domutils';
 import type { Message } from '@lumino/messaging';
 import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
-import { Widget } from '@lumino/widgets';
+import { Menu, Widget } from '@lumino/widgets';
 import type { ITerminalOptions, Terminal } from '@xterm/xterm';
 import type { FitAddon } from '@xterm/addon-fit';
 
@@ -24,6 +24,7 @@ import type { ConnectionState } from './channel';
 import { PaneChannel } from './channel';
 import { maximizeIcon, restoreIcon, splitDownIcon, splitRightIcon } from './icons';
 import { terminalTheme } from './theme';
+import { paneName } from './paneident';
 import { paneKindLabel } from './sessionutils';
 import type { ITerminalSettings } from './tokens';
 import { CommandIDs } from './tokens';
@@ -39,6 +40,13 @@ export interface IPaneWidgetOptions {
   readOnly: boolean;
   /** Why the pane may not be changed (its space is untrusted), or null. */
   locked?: string | null;
+  /**
+   * Called when what runs in the pane may have changed (Enter, Ctrl-C/D/Z typed; output after
+   * a quiet spell), so the view reads the pane again and its title follows the program.
+   */
+  poke?: () => void;
+  /** An agent pane's session title, when the session index knows it. */
+  sessionTitle?: (pane: IPane) => string | null;
 }
 
 /** How long a notice (refused input, a server error) stays in the header. */
@@ -46,6 +54,28 @@ const NOTICE_MS = 8000;
 
 /** How often the ages in the header (last output, time in an agent state) are brought up to date. */
 const AGE_TICK_MS = 10000;
+
+/**
+ * Below this width (px) a pane's header shows only its title, state and the "⋯" menu: the action
+ * buttons would push the title out of sight (VS Code collapses editor actions the same way).
+ */
+export const NARROW_PANE_PX = 360;
+
+/** The pane actions of the "⋯" menu and the header's context menu, in order (null: a separator). */
+export const PANE_MENU: Array<string | null> = [
+  CommandIDs.splitRight,
+  CommandIDs.splitDown,
+  null,
+  CommandIDs.renamePane,
+  CommandIDs.restartPane,
+  CommandIDs.toggleAutorestart,
+  null,
+  CommandIDs.toggleMaximize,
+  CommandIDs.closePane
+];
+
+/** Output after this much silence (ms) may be a program starting or ending: read the pane again. */
+const QUIET_MS = 5000;
 
 /** Output this soon after (re)connecting or resizing is a redraw, not the program printing. */
 const REDRAW_MS = 1500;
@@ -62,6 +92,8 @@ export class PaneWidget extends Widget {
     this._trans = options.trans;
     this._readOnly = options.readOnly;
     this._locked = options.locked ?? null;
+    this._titleOf = options.sessionTitle ?? null;
+    this._poke = options.poke ?? null;
 
     this.addClass('jp-Spaces-pane');
     this.node.dataset.paneId = this.paneId;
@@ -80,6 +112,8 @@ export class PaneWidget extends Widget {
     this._channel.serverError.connect((_, message) => this._notice(message, 'error'), this);
 
     this.node.addEventListener('focusin', this);
+    this._narrowObserver = new ResizeObserver(() => this._checkNarrow());
+    this._narrowObserver.observe(this.node);
     this._renderHeader();
     this._ageTimer = window.setInterval(() => this._renderAges(), AGE_TICK_MS);
     // Open the socket now, while xterm.js loads: the redraw waits in the channel. A pane
@@ -208,6 +242,8 @@ export class PaneWidget extends Widget {
       return;
     }
     this._resizeObserver?.disconnect();
+    this._narrowObserver.disconnect();
+    this._menu?.dispose();
     window.clearTimeout(this._noticeTimer);
     window.clearInterval(this._ageTimer);
     if (this._fitFrame !== 0) {
@@ -276,8 +312,12 @@ export class PaneWidget extends Widget {
     term.attachCustomKeyEventHandler(event => this._keyFilter(event));
     this.applyTheme();
     this._channel.setSink((text, done) => {
-      if (Date.now() - this._redrawAt > REDRAW_MS) {
-        this._lastOutput = Date.now();
+      const now = Date.now();
+      if (now - this._redrawAt > REDRAW_MS) {
+        if (this._lastOutput === null || now - this._lastOutput > QUIET_MS) {
+          this._poke?.();
+        }
+        this._lastOutput = now;
       }
       term.write(text, done);
     });
@@ -343,6 +383,9 @@ export class PaneWidget extends Widget {
   }
 
   private _type(data: string): void {
+    if (/[\r\x03\x04\x1a]/.test(data)) {
+      this._poke?.();
+    }
     const result = this._channel.send(data);
     if (result === 'refused') {
       this._notice(
@@ -469,6 +512,26 @@ export class PaneWidget extends Widget {
     this._maximizeButton = button('maximize', CommandIDs.toggleMaximize, maximizeIcon);
     button('close', CommandIDs.closePane, closeIcon);
 
+    // Every action, also when the buttons are collapsed: "⋯", or a right-click on the header.
+    const more = document.createElement('button');
+    more.className = 'jp-Spaces-paneMore';
+    more.dataset.action = 'more';
+    more.textContent = '⋯';
+    more.title = this._trans.__('Pane actions');
+    more.setAttribute('aria-label', this._trans.__('Pane actions'));
+    more.setAttribute('aria-haspopup', 'menu');
+    more.addEventListener('mousedown', e => e.preventDefault());
+    more.addEventListener('click', e => {
+      e.stopPropagation();
+      const r = more.getBoundingClientRect();
+      this.openMenu(r.left, r.bottom);
+    });
+    header.addEventListener('contextmenu', e => {
+      e.preventDefault();
+      e.stopPropagation();
+      this.openMenu(e.clientX, e.clientY);
+    });
+
     header.append(
       this._title,
       this._kind,
@@ -478,9 +541,55 @@ export class PaneWidget extends Widget {
       this._connection,
       this._noticeNode,
       spacer,
-      this._actions
+      this._actions,
+      more
     );
     this.node.appendChild(header);
+  }
+
+  /** The agent session's title (from the session index), if the pane's model knows it. */
+  private _sessionTitle(): string | null {
+    return this._titleOf?.(this._pane) ?? null;
+  }
+
+  /** The pane's actions as a menu at (x, y): the "⋯" button and the header's context menu. */
+  openMenu(x: number, y: number): void {
+    this._menu?.dispose();
+    const menu = (this._menu = new Menu({ commands: this._commands }));
+    menu.addClass('jp-Spaces-paneMenu');
+    const args = { spaceId: this.spaceId, paneId: this.paneId };
+    let pendingSeparator = false;
+    for (const command of PANE_MENU) {
+      if (command === null) {
+        pendingSeparator = menu.items.length > 0;
+        continue;
+      }
+      if (command === CommandIDs.toggleAutorestart && this._pane.kind !== 'command') {
+        continue;
+      }
+      if (this._readOnly && command !== CommandIDs.toggleMaximize) {
+        continue;
+      }
+      if (pendingSeparator) {
+        menu.addItem({ type: 'separator' });
+        pendingSeparator = false;
+      }
+      menu.addItem({ command, args });
+    }
+    menu.aboutToClose.connect(() => {
+      // Back to the terminal, where the user was typing.
+      requestAnimationFrame(() => this.activate());
+    });
+    menu.open(x, y);
+  }
+
+  /** Collapse the header's buttons into "⋯" when the pane is narrow. */
+  private _checkNarrow(): void {
+    const narrow = this.node.clientWidth > 0 && this.node.clientWidth < NARROW_PANE_PX;
+    if (narrow !== this.hasClass('jp-mod-narrow')) {
+      this.toggleClass('jp-mod-narrow', narrow);
+      this.node.dataset.narrow = narrow ? 'true' : 'false';
+    }
   }
 
   private _run(command: string): void {
@@ -494,7 +603,10 @@ export class PaneWidget extends Widget {
     const trans = this._trans;
     // An agent pane is named by its CLI ("Claude Code"), not by its kind ("agent").
     const kind = paneKindLabel(pane);
-    this._title.textContent = pane.title || kind;
+    const named = paneName(pane, kind, this._sessionTitle());
+    this._title.textContent = named.title;
+    this._title.dataset.source = named.source;
+    this.node.dataset.title = named.title;
     const where = pane.cwd ? `${pane.cwd}/` : './';
     this._title.title = [
       pane.title,
@@ -502,13 +614,14 @@ export class PaneWidget extends Widget {
       pane.kind === 'agent' ? trans.__('%1 session %2', kind, pane.session_id ?? trans.__('(id not known yet)')) : '',
       trans.__('in %1', where),
       this._programTitle ? trans.__('program title: %1', this._programTitle) : '',
+      named.source === 'program' ? trans.__('follows the program in its foreground until renamed') : '',
       trans.__('double-click to rename')
     ]
       .filter(Boolean)
       .join('\n');
     this._kind.textContent = kind;
     // "shell shell" says nothing twice: show the kind only beside a title of its own.
-    this._kind.hidden = (pane.title || kind) === kind;
+    this._kind.hidden = named.title === kind;
     this.node.dataset.kind = pane.kind;
     if (pane.agent) {
       this.node.dataset.agent = pane.agent;
@@ -663,4 +776,8 @@ export class PaneWidget extends Widget {
   private _maximizeButton!: HTMLButtonElement;
   private _autorestart!: HTMLButtonElement;
   private _focused = new Signal<this, void>(this);
+  private _narrowObserver: ResizeObserver;
+  private _titleOf: ((pane: IPane) => string | null) | null;
+  private _poke: (() => void) | null;
+  private _menu: Menu | null = null;
 }

@@ -16,6 +16,8 @@ export const PLUGIN_ID = 'jupyter-spaces:plugin';
 export namespace CommandIDs {
   export const open = 'jupyter-spaces:open';
   export const createSpace = 'jupyter-spaces:create-space';
+  export const openSpaceHere = 'jupyter-spaces:open-space-here';
+  export const showPanel = 'jupyter-spaces:show-panel';
   export const renameSpace = 'jupyter-spaces:rename-space';
   export const deleteSpace = 'jupyter-spaces:delete-space';
   export const refresh = 'jupyter-spaces:refresh';

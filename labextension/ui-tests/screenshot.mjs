@@ -35,6 +35,10 @@ try {
   await page.click('.lm-TabBar-tab[data-id="jp-Spaces-sidebar"]');
   await page.waitForSelector('.jp-Spaces-sidebar [data-action="create-space"]');
   await page.click('.jp-Spaces-sidebar [data-action="create-space"]');
+  // + asks for the folder (the file browser's by default) and the name.
+  await page.waitForSelector('.jp-Dialog .jp-Spaces-newSpaceFolder');
+  await page.screenshot({ path: path.join(out, 'new-space-dialog.png') });
+  await page.click('.jp-Dialog .jp-mod-accept');
   let [a] = await waitForPanes(page, 1);
   await page.click(`.jp-Spaces-pane[data-pane-id="${a}"] [data-action="split-right"]`);
   const ids = await waitForPanes(page, 2);

@@ -96,6 +96,10 @@ describe('jupyter-spaces in JupyterLab', () => {
     await page.waitForFunction(() => document.querySelector('.jp-BreadCrumbs')?.textContent?.includes('proj'));
     await page.click('.lm-TabBar-tab[data-id="jp-Spaces-sidebar"]');
     await page.click('.jp-Spaces-sidebar [data-action="create-space"]');
+    // + asks for the folder (the file browser's, by default) and the name.
+    await page.waitForSelector('.jp-Dialog .jp-Spaces-newSpaceFolder');
+    assert.equal(await page.$eval('.jp-Dialog .jp-Spaces-newSpaceFolder', i => i.value), 'proj');
+    await page.click('.jp-Dialog .jp-mod-accept');
     [grid.a] = await waitForPanes(page, 1);
     const s = await space();
     assert.equal(s.path, 'proj');
@@ -264,7 +268,16 @@ describe('jupyter-spaces in JupyterLab', () => {
     // An exited pane closes without a question.
     await page.click(`.jp-Spaces-pane[data-pane-id="${grid.e}"] [data-action="close"]`);
     await waitForPanes(page, 4);
+    // A shell with a program in its foreground asks (an idle shell would close at once).
+    await typeInto(page, grid.d, 'sleep 300\r');
+    const s = await space();
+    const deadline = Date.now() + 15000;
+    while ((await server.json('GET', `/api/spaces/${s.id}`)).panes.find(p => p.id === grid.d).foreground !== 'sleep') {
+      assert.ok(Date.now() < deadline, 'sleep never showed as the foreground program');
+      await sleep(100);
+    }
     await page.click(`.jp-Spaces-pane[data-pane-id="${grid.d}"] [data-action="close"]`);
+    await page.waitForSelector('.jp-Dialog:has-text("sleep is running in it")');
     await page.click('.jp-Dialog .jp-mod-warn');
     await waitForPanes(page, 3);
     assert.equal(layoutShape((await space()).layout), `R(C(${grid.a},${grid.c}),${grid.b})`);
