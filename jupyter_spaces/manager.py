@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from .agent_panes import AgentPanes
@@ -29,6 +29,9 @@ from .services.usage import Usage
 from .services.workspaces import SpaceEntry, Workspaces
 
 __all__ = ["SpaceEntry", "SpaceManager", "check_size"]
+
+# Seconds each service may take to stop (final screen captures included).
+STOP_TIMEOUT = 30.0
 
 
 class SpaceManager:
@@ -111,11 +114,31 @@ class SpaceManager:
             self._started.cancel()
         if self._poller is not None:
             self._poller.cancel()
-        await self.snapshots.stop()
-        await self.restore.stop()
-        await self.agent_states.stop()
-        await self.panes.close()
-        await self.agent_sessions.stop()
+        for name, stopping in (
+            ("snapshots", self.snapshots.stop),
+            ("restore", self.restore.stop),
+            ("agent states", self.agent_states.stop),
+            ("panes", self.panes.close),
+            ("agent sessions", self.agent_sessions.stop),
+        ):
+            await self._bounded(name, stopping())
+
+    async def _bounded(self, name: str, stopping: Coroutine[Any, Any, None]) -> None:
+        """Wait for one service to stop, but not for ever: a server that is shutting down must
+        go (its panes keep running either way). Which one was left behind is logged."""
+        task = asyncio.ensure_future(stopping)
+        done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT)
+        if not done:
+            task.cancel()
+            self.log.error(
+                "jupyter-spaces: stopping the %s service took over %g s; left behind",
+                name,
+                STOP_TIMEOUT,
+            )
+        elif not task.cancelled() and task.exception() is not None:
+            self.log.error(
+                "jupyter-spaces: stopping the %s service failed", name, exc_info=task.exception()
+            )
 
     async def _poll(self) -> None:
         """Announce exits and vanished sessions even when nobody is watching the pane."""
