@@ -369,3 +369,29 @@ def _until(check: Callable[[], bool], timeout: float = 20) -> None:
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
+
+
+def test_a_restart_does_not_split_an_interval(tmp_path: Path) -> None:
+    """A pane still in the state it had when the server was killed keeps one interval: the
+    option's times (to the millisecond) match what the history recorded."""
+    sock = Path(tempfile.mkdtemp(prefix="jsp-", dir="/tmp"))
+    root = tmp_path / "root"
+    (root / "proj").mkdir(parents=True)
+    srv = ServerProcess(root, sock, tmp_path / "data", poll_interval=0.3)
+    try:
+        srv.start()
+        _, space = srv.request("POST", "/api/spaces", {"path": "proj"})
+        body = {"kind": "agent", "agent": "custom", "argv": ["sleep", "600"]}
+        code, pane = srv.request("POST", f"/api/spaces/{space['id']}/panes", body)
+        assert code == 201, pane
+        url = f"/api/spaces/{space['id']}/panes/{pane['id']}/states"
+        before = srv.request("GET", url)[1]["states"]
+        assert [s["state"] for s in before] == ["starting"]
+        srv.kill()
+        srv.start()
+        time.sleep(1)  # a few polls
+        assert srv.request("GET", url)[1]["states"] == before
+    finally:
+        srv.stop()
+        subprocess.run(["tmux", "-S", str(sock / "tmux.sock"), "kill-server"], capture_output=True)
+        shutil.rmtree(sock, ignore_errors=True)

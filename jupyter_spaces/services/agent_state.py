@@ -359,7 +359,8 @@ class AgentStates:
         if seen is None:
             # First look since this server started: the history knows what came before.
             was = self.history.open_intervals().get(key)
-            if was is not None and (was.state, was.start) == (new.state, round(new.since, 3)):
+            # The option keeps times to the millisecond; the history keeps what it was given.
+            if was is not None and was.state == new.state and abs(was.start - new.since) < 0.002:
                 self._seen[key] = _Seen(new, agent, session_id)
                 return
             previous = AgentState(was.state, was.start, was.source, was.reason) if was else None
