@@ -20,7 +20,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { LabServer, launchBrowser, sleep, waitForText } from './harness.mjs';
+import { LabServer, launchBrowser, sleep, waitFor, waitForText } from './harness.mjs';
 
 const results = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 fs.mkdirSync(results, { recursive: true });
@@ -37,19 +37,6 @@ const toast = () => `.Toastify__toast:has-text("Reviewer")`;
 const sidebarSpace = id => `.jp-Spaces-sidebar .jp-Spaces-space[data-space-id="${id}"]`;
 const sidebarPane = () => `${sidebarSpace(back.id)} .jp-Spaces-paneItem[data-pane-id="${agentPane}"]`;
 const headerBadge = () => `.jp-Spaces-pane[data-pane-id="${agentPane}"] .jp-Spaces-paneHeader .jp-Spaces-agentState`;
-
-async function waitFor(check, what, timeout = 15000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) {
-      return last;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** The pane as the server reports it. */
 async function serverPane() {

@@ -21,6 +21,20 @@ const REPO_ROOT = path.resolve(here, '..', '..');
 
 export const sleep = ms => new Promise(r => setTimeout(r, ms));
 
+/** Polls `check` until it returns something truthy, and returns that; fails naming `what`. */
+export async function waitFor(check, what, timeout = 15000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) {
+      return last;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { LabServer, launchBrowser, sleep, typeInto, waitForPanes, waitForText } from './harness.mjs';
+import { LabServer, launchBrowser, sleep, typeInto, waitFor, waitForPanes, waitForText } from './harness.mjs';
 
 const results = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 fs.mkdirSync(results, { recursive: true });
@@ -38,19 +38,6 @@ async function openLab() {
 
 async function getSpace() {
   return server.json('GET', `/api/spaces/${cloned.id}`);
-}
-
-async function waitFor(check, what, timeout = 15000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) {
-      return last;
-    }
-    await sleep(150);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function setTheme(theme) {

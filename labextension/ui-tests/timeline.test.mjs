@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { LabServer, launchBrowser, sleep } from './harness.mjs';
+import { LabServer, launchBrowser, sleep, waitFor } from './harness.mjs';
 
 const results = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 fs.mkdirSync(results, { recursive: true });
@@ -33,19 +33,6 @@ const item = id => `${items()}[data-snapshot-id="${id}"]`;
 
 async function listed() {
   return (await server.json('GET', `/api/spaces/${space.id}/snapshots`)).snapshots;
-}
-
-async function waitFor(check, what, timeout = 15000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) {
-      return last;
-    }
-    await sleep(150);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function setTheme(theme) {

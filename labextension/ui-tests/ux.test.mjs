@@ -17,7 +17,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { LabServer, launchBrowser, sleep, typeInto, waitForPanes, waitForText } from './harness.mjs';
+import { LabServer, launchBrowser, sleep, typeInto, waitFor, waitForPanes, waitForText } from './harness.mjs';
 
 const results = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 fs.mkdirSync(results, { recursive: true });
@@ -26,19 +26,6 @@ let server;
 let browser;
 let page;
 let agents;
-
-async function waitFor(check, what, timeout = 15000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) {
-      return last;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
 
 async function spaceFor(folder) {
   const { spaces } = await server.json('GET', '/api/spaces');
