@@ -113,7 +113,8 @@ def test_everything_comes_back_after_the_machine_restarts(machine, tmp_path):
         type_in(srv, sid, shell["id"], "pwd\r")
         wait(lambda: str(root / "proj" / "src") in screen(srv, sid, shell["id"]).split("pwd")[-1])
 
-        calls = agents.calls("claude")
+        # The resumed claude records its start a moment after the server answers.
+        calls = wait(lambda: (c := agents.calls("claude")) and len(c) >= 2 and c)
         assert len(calls) == 2
         assert calls[-1]["argv"] == ["--resume", agent["session_id"], "--model", "m"]
         assert calls[-1]["cwd"] == str(root / "proj")

@@ -391,6 +391,9 @@ def test_a_snapshot_brings_back_a_deleted_transcript_after_the_machine_restarts(
         _, after = srv.request("GET", f"/api/spaces/{sid}")
         fresh = next(p for p in after["panes"] if p["id"] == agent["id"])["session_id"]
         assert fresh != session
+        # The fresh session's claude records its start a moment later (a loaded machine):
+        # count the starts only once it has.
+        wait(lambda: any(c["session_id"] == fresh for c in agents.calls("claude")))
         calls = len(agents.calls("claude"))
 
         code, reply = srv.request("POST", f"/api/spaces/{sid}/snapshots/{snap['id']}/restore", {})
